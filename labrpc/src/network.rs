@@ -1,0 +1,305 @@
+//! The simulated network: ends, servers, connections, and the delivery
+//! rules of the Go lab's `labrpc`.
+//!
+//! A request is sent by [`ClientEnd::call`](crate::ClientEnd::call), and its
+//! whole journey (delay, drop, handler, reply drop, reordering delay) runs on
+//! the caller's thread, which is blocked for the call anyway; the handler
+//! runs on a thread of its own (see [`crate::pool`]). Every rule below is
+//! one the Go lab's network applies, with the same numbers.
+//!
+//! This module must never hold its lock across a sleep or a handler, and
+//! never wait without also watching for [`Network::cleanup`]: after cleanup
+//! every call fails at once and every thread the network started ends.
+
+use crate::chan::{self, RecvTimeoutError};
+use crate::pool::Pool;
+use crate::rand;
+use crate::service::Server;
+use crate::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// How often a caller waiting for a handler checks that its server is
+/// still there and its end still enabled.
+pub const DEAD_CHECK_PERIOD: Duration = Duration::from_millis(100);
+
+/// An in-process network of named client ends and named servers.
+///
+/// Cloning gives another handle to the same network.
+#[derive(Clone)]
+pub struct Network(pub(crate) Arc<NetState>);
+
+pub(crate) struct NetState {
+    tables: Mutex<Tables>,
+    /// Dropped by [`Network::cleanup`]; every timed wait of the network
+    /// watches `stopped`, which answers at once after that.
+    stop: Mutex<Option<chan::Sender<()>>>,
+    stopped: chan::Receiver<()>,
+    count: AtomicUsize,
+    bytes: AtomicU64,
+    handlers: Pool,
+}
+
+struct Tables {
+    reliable: bool,
+    long_delays: bool,
+    long_reordering: bool,
+    /// Every end by name, and whether it is enabled.
+    enabled: HashMap<String, bool>,
+    /// The server name each end is connected to.
+    connections: HashMap<String, Option<String>>,
+    /// Servers by name; `None` once deleted.
+    servers: HashMap<String, Option<Server>>,
+}
+
+/// What a request saw of the network when it started (Go samples these
+/// once per request).
+struct Route {
+    server: Option<(String, Server)>,
+    reliable: bool,
+    long_reordering: bool,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network::new()
+    }
+}
+
+impl Network {
+    /// A reliable network with no ends and no servers.
+    pub fn new() -> Network {
+        let (stop, stopped) = chan::bounded(0);
+        Network(Arc::new(NetState {
+            tables: Mutex::new(Tables {
+                reliable: true,
+                long_delays: false,
+                long_reordering: false,
+                enabled: HashMap::new(),
+                connections: HashMap::new(),
+                servers: HashMap::new(),
+            }),
+            stop: Mutex::new(Some(stop)),
+            stopped,
+            count: AtomicUsize::new(0),
+            bytes: AtomicU64::new(0),
+            handlers: Pool::new(),
+        }))
+    }
+
+    /// Unreliable (`false`): requests and replies are delayed a little and
+    /// each dropped with probability 1/10.
+    pub fn set_reliable(&self, yes: bool) {
+        self.0.tables.lock().reliable = yes;
+    }
+
+    /// Requests to a disabled end or a missing server fail after up to 7 s
+    /// instead of up to 100 ms.
+    pub fn set_long_delays(&self, yes: bool) {
+        self.0.tables.lock().long_delays = yes;
+    }
+
+    /// Two replies in three are held back 200 ms to 2.2 s.
+    pub fn set_long_reordering(&self, yes: bool) {
+        self.0.tables.lock().long_reordering = yes;
+    }
+
+    /// A new client end called `name`, disabled and unconnected.
+    ///
+    /// # Panics
+    /// If an end with that name exists already.
+    pub fn make_end(&self, name: impl Into<String>) -> crate::ClientEnd {
+        let name = name.into();
+        let mut tables = self.0.tables.lock();
+        if tables.enabled.contains_key(&name) {
+            panic!("MakeEnd: {name} already exists");
+        }
+        tables.enabled.insert(name.clone(), false);
+        tables.connections.insert(name.clone(), None);
+        crate::ClientEnd::new(name, self.clone())
+    }
+
+    /// Makes `server` reachable as `name`, replacing any server of that name
+    /// (calls in progress to the old one then fail).
+    pub fn add_server(&self, name: impl ToString, server: Server) {
+        self.0
+            .tables
+            .lock()
+            .servers
+            .insert(name.to_string(), Some(server));
+    }
+
+    /// Removes the server called `name`: calls in progress to it fail
+    /// within [`DEAD_CHECK_PERIOD`], new ones fail as if disconnected.
+    pub fn delete_server(&self, name: impl ToString) {
+        self.0.tables.lock().servers.insert(name.to_string(), None);
+    }
+
+    /// Connects the end `end` to the server called `server`.
+    pub fn connect(&self, end: &str, server: impl ToString) {
+        self.0
+            .tables
+            .lock()
+            .connections
+            .insert(end.to_string(), Some(server.to_string()));
+    }
+
+    /// Enables or disables the end `end`.
+    pub fn enable(&self, end: &str, enabled: bool) {
+        self.0.tables.lock().enabled.insert(end.to_string(), enabled);
+    }
+
+    /// Requests that reached the server called `server` (Go's `GetCount`).
+    ///
+    /// # Panics
+    /// If there is no such server (never added, deleted, or the network
+    /// was cleaned up).
+    pub fn count(&self, server: impl ToString) -> usize {
+        let server = server.to_string();
+        match self.0.tables.lock().servers.get(&server) {
+            Some(Some(s)) => s.count(),
+            _ => panic!("labrpc::Network::count(): no server {server}"),
+        }
+    }
+
+    /// Requests sent on the network, whatever became of them.
+    pub fn total_count(&self) -> usize {
+        self.0.count.load(Ordering::SeqCst)
+    }
+
+    /// Bytes of every request sent, plus bytes of every reply delivered.
+    pub fn total_bytes(&self) -> u64 {
+        self.0.bytes.load(Ordering::SeqCst)
+    }
+
+    /// Shuts the network down: every call in progress and every later call
+    /// fails at once, and every thread the network started ends (handlers
+    /// that are running end when they return). Servers are dropped, which
+    /// breaks the cycle between a Raft and the ends it holds. Idempotent.
+    pub fn cleanup(&self) {
+        self.0.stop.lock().take();
+        self.0.handlers.shutdown();
+        self.0.tables.lock().servers.clear();
+    }
+
+    /// True once [`Network::cleanup`] has run.
+    pub fn is_cleaned_up(&self) -> bool {
+        self.0.stop.lock().is_none()
+    }
+}
+
+impl NetState {
+    /// Delivers one encoded request from `end` and returns the encoded
+    /// reply, or `None` where Go's `Call` returns false.
+    pub(crate) fn deliver(&self, end: &str, svc_meth: &str, args: Vec<u8>) -> Option<Vec<u8>> {
+        if self.stop.lock().is_none() {
+            return None;
+        }
+        // Counted before anything can fail, as Go's dispatcher does.
+        self.count.fetch_add(1, Ordering::SeqCst);
+        self.bytes.fetch_add(args.len() as u64, Ordering::SeqCst);
+
+        let route = self.route(end);
+        let Some((server_name, server)) = route.server else {
+            // Disabled, unconnected or no server: never delivered; fail
+            // after a delay that depends on long delays at this moment.
+            let max = if self.tables.lock().long_delays { 7000 } else { 100 };
+            self.pause(rand::millis(0..max));
+            return None;
+        };
+
+        if !route.reliable {
+            // A short delay, then the request is lost one time in ten.
+            if !self.pause(rand::millis(0..27)) || rand::chance(100, 1000) {
+                return None;
+            }
+        }
+
+        let reply = self.run_handler(end, &server_name, &server, svc_meth, args)?;
+
+        if !route.reliable && rand::chance(100, 1000) {
+            return None; // the reply is lost
+        }
+        if route.long_reordering && rand::chance(600, 900) {
+            // Held back 200 ms plus a draw that favours short delays.
+            let extra = rand::below(0..1 + rand::below(0..2000));
+            if !self.pause(Duration::from_millis(200 + extra)) {
+                return None;
+            }
+        }
+        self.bytes.fetch_add(reply.len() as u64, Ordering::SeqCst);
+        Some(reply)
+    }
+
+    /// Samples what a request from `end` sees now.
+    fn route(&self, end: &str) -> Route {
+        let tables = self.tables.lock();
+        let enabled = tables.enabled.get(end).copied().unwrap_or(false);
+        let server = match tables.connections.get(end) {
+            Some(Some(name)) if enabled => match tables.servers.get(name) {
+                Some(Some(server)) => Some((name.clone(), server.clone())),
+                _ => None,
+            },
+            _ => None,
+        };
+        Route {
+            server,
+            reliable: tables.reliable,
+            long_reordering: tables.long_reordering,
+        }
+    }
+
+    /// Runs the handler on its own thread and waits for it, giving up when
+    /// the server is deleted or replaced, the end disabled, or the network
+    /// cleaned up. A reply is returned only if the server is still alive
+    /// after the handler returned, so that a killed server never
+    /// acknowledges anything.
+    fn run_handler(
+        &self,
+        end: &str,
+        server_name: &str,
+        server: &Server,
+        svc_meth: &str,
+        args: Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        let (done, result) = chan::bounded(1);
+        let handler_server = server.clone();
+        let svc_meth_owned = svc_meth.to_string();
+        self.handlers.execute(Box::new(move || {
+            let reply = handler_server.dispatch(&svc_meth_owned, &args);
+            let _ = done.send(reply);
+        }));
+        let reply = loop {
+            match result.recv_timeout(DEAD_CHECK_PERIOD) {
+                Ok(reply) => break Some(reply),
+                // The handler panicked; its owner has the message.
+                Err(RecvTimeoutError::Disconnected) => break None,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.stop.lock().is_none() || self.server_dead(end, server_name, server) {
+                        break None;
+                    }
+                }
+            }
+        };
+        if self.server_dead(end, server_name, server) {
+            return None;
+        }
+        reply
+    }
+
+    /// True when `end` is disabled or `server_name` no longer names
+    /// `server` (the same object, not just the same name).
+    fn server_dead(&self, end: &str, server_name: &str, server: &Server) -> bool {
+        let tables = self.tables.lock();
+        let enabled = tables.enabled.get(end).copied().unwrap_or(false);
+        let same = matches!(tables.servers.get(server_name), Some(Some(s)) if Server::same(s, server));
+        !enabled || !same
+    }
+
+    /// Waits for `d`; false if the network was cleaned up meanwhile.
+    fn pause(&self, d: Duration) -> bool {
+        matches!(self.stopped.recv_timeout(d), Err(RecvTimeoutError::Timeout))
+    }
+}

@@ -1,0 +1,276 @@
+//! Threads: the only door to starting threads for the network, the harness
+//! and the Raft.
+//!
+//! Every thread started with [`spawn`] is named, counted and belongs to an
+//! [`Owner`]: the owner of the thread that started it (a test installs one
+//! with [`Owner::enter`]; threads started outside any owner belong to the
+//! process's root owner). Its owner learns when it ends, so that a test can
+//! assert that no thread outlived it, and a panic on it is recorded on the
+//! owner with the thread's name and message, so that the test that owns it
+//! fails with that message. A panic is never swallowed.
+//!
+//! Nothing outside this module may call `std::thread::spawn` (clippy
+//! enforces it): a deterministic scheduler will later run every thread here.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use parking_lot::{Condvar, Mutex};
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Who answers for a group of threads: typically one test.
+#[derive(Clone)]
+pub struct Owner(Arc<OwnerState>);
+
+struct OwnerState {
+    name: String,
+    inner: Mutex<OwnerInner>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct OwnerInner {
+    /// Live threads by id, with their names.
+    live: BTreeMap<u64, String>,
+    /// Failures reported by this owner's threads, oldest first.
+    failures: Vec<String>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Owner>> = const { RefCell::new(None) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static LIVE_TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+impl Owner {
+    /// A new owner with no threads and no failures.
+    pub fn new(name: impl Into<String>) -> Owner {
+        Owner(Arc::new(OwnerState {
+            name: name.into(),
+            inner: Mutex::new(OwnerInner::default()),
+            changed: Condvar::new(),
+        }))
+    }
+
+    /// The process's root owner, which owns threads started outside any
+    /// other owner.
+    pub fn root() -> Owner {
+        static ROOT: OnceLock<Owner> = OnceLock::new();
+        ROOT.get_or_init(|| Owner::new("root")).clone()
+    }
+
+    /// The owner of the calling thread.
+    pub fn current() -> Owner {
+        CURRENT
+            .with(|c| c.borrow().clone())
+            .unwrap_or_else(Owner::root)
+    }
+
+    /// Makes `self` the owner of the calling thread (and so of every thread
+    /// it starts) until the returned guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        let previous = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        EnterGuard { previous }
+    }
+
+    /// The owner's name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Records a failure on this owner.
+    pub fn fail(&self, message: impl Into<String>) {
+        self.0.inner.lock().failures.push(message.into());
+        self.0.changed.notify_all();
+    }
+
+    /// The first failure recorded, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.0.inner.lock().failures.first().cloned()
+    }
+
+    /// Every failure recorded, oldest first.
+    pub fn failures(&self) -> Vec<String> {
+        self.0.inner.lock().failures.clone()
+    }
+
+    /// Names of the owner's threads that are still running.
+    pub fn live_threads(&self) -> Vec<String> {
+        self.0.inner.lock().live.values().cloned().collect()
+    }
+
+    /// Waits up to `timeout` for a failure to be recorded; returns the
+    /// first failure, if any.
+    pub fn wait_failure(&self, timeout: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut inner = self.0.inner.lock();
+        while inner.failures.is_empty() {
+            if self.0.changed.wait_until(&mut inner, deadline).timed_out() {
+                break;
+            }
+        }
+        inner.failures.first().cloned()
+    }
+
+    /// Waits up to `timeout` for every thread of this owner to end.
+    /// Returns the names of those still running after it.
+    pub fn wait_threads_ended(&self, timeout: Duration) -> Result<(), Vec<String>> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut inner = self.0.inner.lock();
+        while !inner.live.is_empty() {
+            if self.0.changed.wait_until(&mut inner, deadline).timed_out() {
+                return Err(inner.live.values().cloned().collect());
+            }
+        }
+        Ok(())
+    }
+
+    fn register(&self, id: u64, name: &str) {
+        self.0.inner.lock().live.insert(id, name.to_string());
+        LIVE_TOTAL.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn unregister(&self, id: u64) {
+        self.0.inner.lock().live.remove(&id);
+        LIVE_TOTAL.fetch_sub(1, Ordering::Relaxed);
+        self.0.changed.notify_all();
+    }
+}
+
+impl std::fmt::Debug for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Owner({:?})", self.0.name)
+    }
+}
+
+/// Restores the calling thread's previous owner when dropped.
+pub struct EnterGuard {
+    previous: Option<Owner>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// A handle to wait for a thread started with [`spawn`].
+pub struct JoinHandle<T> {
+    inner: std::thread::JoinHandle<Option<T>>,
+    name: String,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the thread to end. Returns its result, or the panic
+    /// message if it panicked (the panic was already reported to its owner).
+    pub fn join(self) -> Result<T, String> {
+        match self.inner.join() {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err(format!("thread '{}' panicked", self.name)),
+            Err(payload) => Err(panic_message(payload.as_ref())),
+        }
+    }
+
+    /// True once the thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// The thread's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Starts a named thread owned by the caller's owner. A panic on it is
+/// recorded on that owner as `panic on thread '<name>': <message>`.
+///
+/// # Panics
+/// If the OS refuses to start a thread.
+pub fn spawn<F, T>(name: impl Into<String>, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let name = name.into();
+    let owner = Owner::current();
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    owner.register(id, &name);
+    let thread_name = name.clone();
+    let body = move || {
+        let _enter = owner.enter();
+        let result = catch_unwind(AssertUnwindSafe(f));
+        if let Err(payload) = &result {
+            owner.fail(format!(
+                "panic on thread '{thread_name}': {}",
+                panic_message(payload.as_ref())
+            ));
+        }
+        owner.unregister(id);
+        result.ok()
+    };
+    let inner = std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(body)
+        .unwrap_or_else(|err| panic!("cannot start thread '{name}': {err}"));
+    JoinHandle { inner, name }
+}
+
+/// Number of threads started with [`spawn`] that are still running, in the
+/// whole process.
+pub fn live_count() -> usize {
+    LIVE_TOTAL.load(Ordering::Relaxed)
+}
+
+/// The text of a panic payload (`&str` or `String`; anything else is named
+/// as such).
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic payload that is not a string)".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_are_reported_to_the_owner() {
+        let owner = Owner::new("t");
+        let _in = owner.enter();
+        let h = spawn("boom", || -> () { panic!("kaboom") });
+        assert!(h.join().unwrap_err().contains("kaboom"));
+        let failure = owner.failure().unwrap();
+        assert!(failure.contains("'boom'") && failure.contains("kaboom"), "{failure}");
+        assert!(owner.wait_threads_ended(Duration::from_secs(5)).is_ok());
+    }
+
+    #[test]
+    fn nested_threads_inherit_the_owner() {
+        let owner = Owner::new("t2");
+        let _in = owner.enter();
+        let (tx, rx) = crate::chan::bounded::<()>(0);
+        let h = spawn("outer", move || {
+            spawn("inner", move || {
+                let _ = rx.recv();
+            });
+        });
+        h.join().unwrap();
+        assert_eq!(owner.live_threads(), vec!["inner".to_string()]);
+        assert!(owner.wait_threads_ended(Duration::from_millis(50)).is_err());
+        drop(tx);
+        assert!(owner.wait_threads_ended(Duration::from_secs(5)).is_ok());
+        assert!(owner.failure().is_none());
+    }
+}
