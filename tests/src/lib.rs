@@ -1,0 +1,1 @@
+//! The config harness and the Raft lab tests (being written).
