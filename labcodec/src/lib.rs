@@ -26,10 +26,7 @@ use std::fmt;
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     match postcard::to_allocvec(value) {
         Ok(bytes) => bytes,
-        Err(err) => panic!(
-            "labcodec::encode::<{}>: {err}",
-            std::any::type_name::<T>()
-        ),
+        Err(err) => panic!("labcodec::encode::<{}>: {err}", std::any::type_name::<T>()),
     }
 }
 

@@ -148,7 +148,11 @@ impl Network {
 
     /// Enables or disables the end `end`.
     pub fn enable(&self, end: &str, enabled: bool) {
-        self.0.tables.lock().enabled.insert(end.to_string(), enabled);
+        self.0
+            .tables
+            .lock()
+            .enabled
+            .insert(end.to_string(), enabled);
     }
 
     /// Requests that reached the server called `server` (Go's `GetCount`).
@@ -205,7 +209,11 @@ impl NetState {
         let Some((server_name, server)) = route.server else {
             // Disabled, unconnected or no server: never delivered; fail
             // after a delay that depends on long delays at this moment.
-            let max = if self.tables.lock().long_delays { 7000 } else { 100 };
+            let max = if self.tables.lock().long_delays {
+                7000
+            } else {
+                100
+            };
             self.pause(rand::millis(0..max));
             return None;
         };
@@ -294,7 +302,8 @@ impl NetState {
     fn server_dead(&self, end: &str, server_name: &str, server: &Server) -> bool {
         let tables = self.tables.lock();
         let enabled = tables.enabled.get(end).copied().unwrap_or(false);
-        let same = matches!(tables.servers.get(server_name), Some(Some(s)) if Server::same(s, server));
+        let same =
+            matches!(tables.servers.get(server_name), Some(Some(s)) if Server::same(s, server));
         !enabled || !same
     }
 

@@ -69,8 +69,7 @@ pub fn next_u64() -> u64 {
 
 /// A random string of `n` characters from the URL-safe base64 alphabet.
 pub fn string(n: usize) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut rng = source().rng.lock();
     (0..n)
         .map(|_| ALPHABET[rng.random_range(0..64)] as char)

@@ -163,7 +163,7 @@ impl Drop for EnterGuard {
 
 /// A handle to wait for a thread started with [`spawn`].
 pub struct JoinHandle<T> {
-    inner: std::thread::JoinHandle<Option<T>>,
+    inner: std::thread::JoinHandle<Result<T, String>>,
     name: String,
 }
 
@@ -172,8 +172,7 @@ impl<T> JoinHandle<T> {
     /// message if it panicked (the panic was already reported to its owner).
     pub fn join(self) -> Result<T, String> {
         match self.inner.join() {
-            Ok(Some(value)) => Ok(value),
-            Ok(None) => Err(format!("thread '{}' panicked", self.name)),
+            Ok(result) => result,
             Err(payload) => Err(panic_message(payload.as_ref())),
         }
     }
@@ -206,15 +205,13 @@ where
     let thread_name = name.clone();
     let body = move || {
         let _enter = owner.enter();
-        let result = catch_unwind(AssertUnwindSafe(f));
-        if let Err(payload) = &result {
-            owner.fail(format!(
-                "panic on thread '{thread_name}': {}",
-                panic_message(payload.as_ref())
-            ));
-        }
+        let result = catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+            let message = panic_message(payload.as_ref());
+            owner.fail(format!("panic on thread '{thread_name}': {message}"));
+            message
+        });
         owner.unregister(id);
-        result.ok()
+        result
     };
     let inner = std::thread::Builder::new()
         .name(name.clone())
@@ -252,7 +249,10 @@ mod tests {
         let h = spawn("boom", || -> () { panic!("kaboom") });
         assert!(h.join().unwrap_err().contains("kaboom"));
         let failure = owner.failure().unwrap();
-        assert!(failure.contains("'boom'") && failure.contains("kaboom"), "{failure}");
+        assert!(
+            failure.contains("'boom'") && failure.contains("kaboom"),
+            "{failure}"
+        );
         assert!(owner.wait_threads_ended(Duration::from_secs(5)).is_ok());
     }
 
