@@ -61,6 +61,7 @@
 
 pub mod chan;
 mod end;
+pub mod event;
 mod network;
 mod pool;
 pub mod rand;

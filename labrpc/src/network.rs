@@ -25,6 +25,9 @@ use std::time::Duration;
 /// still there and its end still enabled.
 pub const DEAD_CHECK_PERIOD: Duration = Duration::from_millis(100);
 
+/// Numbers requests for the event log, linking a request to its fate.
+static NEXT_RPC_ID: AtomicU64 = AtomicU64::new(1);
+
 /// An in-process network of named client ends and named servers.
 ///
 /// Cloning gives another handle to the same network.
@@ -204,8 +207,36 @@ impl NetState {
         // Counted before anything can fail, as Go's dispatcher does.
         self.count.fetch_add(1, Ordering::SeqCst);
         self.bytes.fetch_add(args.len() as u64, Ordering::SeqCst);
+        let id = NEXT_RPC_ID.fetch_add(1, Ordering::Relaxed);
 
         let route = self.route(end);
+        crate::event!(
+            None,
+            "rpc_send",
+            id = id,
+            end = end,
+            server = route.server.as_ref().map(|(name, _)| name.as_str()),
+            method = svc_meth,
+            bytes = args.len()
+        );
+        let reply = self.travel(id, end, svc_meth, args, route);
+        match &reply {
+            Ok(bytes) => crate::event!(None, "rpc_reply", id = id, bytes = bytes.len()),
+            Err(reason) => crate::event!(None, "rpc_fail", id = id, reason = *reason),
+        }
+        reply.ok()
+    }
+
+    /// The journey of one request after it was counted: the reply, or why
+    /// the call fails.
+    fn travel(
+        &self,
+        id: u64,
+        end: &str,
+        svc_meth: &str,
+        args: Vec<u8>,
+        route: Route,
+    ) -> Result<Vec<u8>, &'static str> {
         let Some((server_name, server)) = route.server else {
             // Disabled, unconnected or no server: never delivered; fail
             // after a delay that depends on long delays at this moment.
@@ -215,30 +246,34 @@ impl NetState {
                 100
             };
             self.pause(rand::millis(0..max));
-            return None;
+            return Err("unreachable");
         };
 
         if !route.reliable {
             // A short delay, then the request is lost one time in ten.
-            if !self.pause(rand::millis(0..27)) || rand::chance(100, 1000) {
-                return None;
+            if !self.pause(rand::millis(0..27)) {
+                return Err("cleanup");
+            }
+            if rand::chance(100, 1000) {
+                return Err("request lost");
             }
         }
 
         let reply = self.run_handler(end, &server_name, &server, svc_meth, args)?;
 
         if !route.reliable && rand::chance(100, 1000) {
-            return None; // the reply is lost
+            return Err("reply lost");
         }
         if route.long_reordering && rand::chance(600, 900) {
             // Held back 200 ms plus a draw that favours short delays.
             let extra = rand::below(0..1 + rand::below(0..2000));
+            crate::event!(None, "rpc_delay", id = id, ms = 200 + extra);
             if !self.pause(Duration::from_millis(200 + extra)) {
-                return None;
+                return Err("cleanup");
             }
         }
         self.bytes.fetch_add(reply.len() as u64, Ordering::SeqCst);
-        Some(reply)
+        Ok(reply)
     }
 
     /// Samples what a request from `end` sees now.
@@ -271,7 +306,7 @@ impl NetState {
         server: &Server,
         svc_meth: &str,
         args: Vec<u8>,
-    ) -> Option<Vec<u8>> {
+    ) -> Result<Vec<u8>, &'static str> {
         let (done, result) = chan::bounded(1);
         let handler_server = server.clone();
         let svc_meth_owned = svc_meth.to_string();
@@ -281,18 +316,21 @@ impl NetState {
         }));
         let reply = loop {
             match result.recv_timeout(DEAD_CHECK_PERIOD) {
-                Ok(reply) => break Some(reply),
+                Ok(reply) => break Ok(reply),
                 // The handler panicked; its owner has the message.
-                Err(RecvTimeoutError::Disconnected) => break None,
+                Err(RecvTimeoutError::Disconnected) => break Err("handler panicked"),
                 Err(RecvTimeoutError::Timeout) => {
-                    if self.stop.lock().is_none() || self.server_dead(end, server_name, server) {
-                        break None;
+                    if self.stop.lock().is_none() {
+                        break Err("cleanup");
+                    }
+                    if self.server_dead(end, server_name, server) {
+                        break Err("server dead");
                     }
                 }
             }
         };
         if self.server_dead(end, server_name, server) {
-            return None;
+            return Err("server dead");
         }
         reply
     }

@@ -1,0 +1,277 @@
+//! The structured event log: one JSON object per line, written by the
+//! network, the harness and the Raft when `LAB_LOG` asks for it.
+//!
+//! `LAB_LOG=PATH` appends events to PATH; `LAB_LOG=1` writes them to
+//! `lab-events-<seed>.jsonl` in the current directory. Unset (or `0`), the
+//! log is off and an [`event!`](crate::event!) costs one atomic load: its
+//! fields are not even evaluated.
+//!
+//! Each line is `{"t":<ms since test start>,"peer":<n or null>,"kind":"...",
+//! ...fields}`. The harness marks each test with [`begin_test`] (kind
+//! `test_begin`, which also resets `t`); a student's Raft logs its own
+//! events with the same macro and they show in every view.
+//!
+//! Writing an event must never block for long, never panic the caller
+//! (an unwritable log turns logging off with one message on stderr), and
+//! never lose the lines before a crash: each line is written through at
+//! once, so a process that exits on a timeout keeps its log.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use crate::sync::Mutex;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::Write as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+struct Log {
+    file: Option<File>,
+    epoch: std::time::Instant,
+    path: String,
+}
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+fn log() -> &'static Mutex<Log> {
+    static LOG: OnceLock<Mutex<Log>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let (file, path) = open_from_env();
+        ENABLED.store(file.is_some(), Ordering::Release);
+        Mutex::new(Log {
+            file,
+            epoch: std::time::Instant::now(),
+            path,
+        })
+    })
+}
+
+fn open_from_env() -> (Option<File>, String) {
+    let path = match std::env::var("LAB_LOG") {
+        Ok(v) if v.is_empty() || v == "0" => return (None, String::new()),
+        Ok(v) if v == "1" => format!("lab-events-{}.jsonl", crate::rand::seed()),
+        Ok(v) => v,
+        Err(_) => return (None, String::new()),
+    };
+    match File::options().create(true).append(true).open(&path) {
+        Ok(file) => (Some(file), path),
+        Err(err) => {
+            eprintln!("LAB_LOG: cannot open {path}: {err}; event log off");
+            (None, String::new())
+        }
+    }
+}
+
+/// True when events are being written. Call sites check this first.
+pub fn enabled() -> bool {
+    if ENABLED.load(Ordering::Relaxed) {
+        return true;
+    }
+    // The first call decides from the environment.
+    log();
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Where events go, if anywhere.
+pub fn path() -> Option<String> {
+    enabled().then(|| log().lock().path.clone())
+}
+
+/// A field value of an event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A whole number.
+    Int(i64),
+    /// A non-negative whole number.
+    Uint(u64),
+    /// A number with a fraction.
+    Float(f64),
+    /// True or false.
+    Bool(bool),
+    /// Text.
+    Str(String),
+    /// Nothing.
+    Null,
+}
+
+macro_rules! value_from {
+    ($($t:ty => $variant:ident as $as:ty),*) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Value { Value::$variant(v as $as) }
+        })*
+    };
+}
+value_from!(i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => Int as i64,
+    u8 => Uint as u64, u16 => Uint as u64, u32 => Uint as u64, u64 => Uint as u64,
+    usize => Uint as u64, f32 => Float as f64, f64 => Float as f64);
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Str(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Str(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Str(v.clone())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Writes one event (use the [`event!`](crate::event!) macro instead: it
+/// skips building the fields when the log is off).
+pub fn emit(peer: Option<usize>, kind: &str, fields: &[(&str, Value)]) {
+    if !enabled() {
+        return;
+    }
+    let mut log = log().lock();
+    let t = log.epoch.elapsed().as_secs_f64() * 1000.0;
+    let line = render(t, peer, kind, fields);
+    write_line(&mut log, &line);
+}
+
+/// Marks the start of a test: resets the clock of `t` to zero and writes a
+/// `test_begin` event with the test's name and the seed.
+pub fn begin_test(name: &str) {
+    if !enabled() {
+        return;
+    }
+    let mut log = log().lock();
+    log.epoch = std::time::Instant::now();
+    let line = render(
+        0.0,
+        None,
+        "test_begin",
+        &[
+            ("test", Value::from(name)),
+            ("seed", Value::from(crate::rand::seed())),
+        ],
+    );
+    write_line(&mut log, &line);
+}
+
+fn write_line(log: &mut Log, line: &str) {
+    let failed = match log.file.as_mut() {
+        Some(file) => file.write_all(line.as_bytes()).is_err(),
+        None => false,
+    };
+    if failed {
+        eprintln!("LAB_LOG: cannot write to {}; event log off", log.path);
+        log.file = None;
+        ENABLED.store(false, Ordering::Release);
+    }
+}
+
+fn render(t: f64, peer: Option<usize>, kind: &str, fields: &[(&str, Value)]) -> String {
+    let mut s = String::with_capacity(96);
+    let _ = write!(s, "{{\"t\":{t:.3},\"peer\":");
+    match peer {
+        Some(p) => {
+            let _ = write!(s, "{p}");
+        }
+        None => s.push_str("null"),
+    }
+    s.push_str(",\"kind\":");
+    push_json_str(&mut s, kind);
+    for (name, value) in fields {
+        s.push(',');
+        push_json_str(&mut s, name);
+        s.push(':');
+        push_json_value(&mut s, value);
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn push_json_value(s: &mut String, value: &Value) {
+    let _ = match value {
+        Value::Int(v) => write!(s, "{v}"),
+        Value::Uint(v) => write!(s, "{v}"),
+        Value::Float(v) if v.is_finite() => write!(s, "{v}"),
+        Value::Float(_) | Value::Null => write!(s, "null"),
+        Value::Bool(v) => write!(s, "{v}"),
+        Value::Str(v) => {
+            push_json_str(s, v);
+            Ok(())
+        }
+    };
+}
+
+fn push_json_str(s: &mut String, text: &str) {
+    s.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(s, "\\u{:04x}", c as u32);
+            }
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+}
+
+/// Logs an event when the event log is on; otherwise costs one atomic load
+/// and evaluates nothing.
+///
+/// ```
+/// let (me, term) = (2usize, 7u64);
+/// labrpc::event!(Some(me), "role", role = "leader", term = term);
+/// labrpc::event!(None, "note", text = "harness events have no peer");
+/// ```
+#[macro_export]
+macro_rules! event {
+    ($peer:expr, $kind:expr $(, $name:ident = $value:expr)* $(,)?) => {
+        if $crate::event::enabled() {
+            $crate::event::emit(
+                $peer,
+                $kind,
+                &[$((stringify!($name), $crate::event::Value::from($value))),*],
+            );
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_valid_json_lines() {
+        let line = render(
+            1.5,
+            Some(3),
+            "vote",
+            &[
+                ("term", Value::from(7u64)),
+                ("why", Value::from("a \"quoted\"\nline\u{1}")),
+                ("ok", Value::from(true)),
+                ("none", Value::from(Option::<u64>::None)),
+                ("x", Value::from(f64::NAN)),
+                ("neg", Value::from(-4i32)),
+            ],
+        );
+        assert_eq!(
+            line,
+            "{\"t\":1.500,\"peer\":3,\"kind\":\"vote\",\"term\":7,\"why\":\"a \\\"quoted\\\"\\nline\\u0001\",\"ok\":true,\"none\":null,\"x\":null,\"neg\":-4}\n"
+        );
+        assert!(render(0.0, None, "k", &[]).starts_with("{\"t\":0.000,\"peer\":null,"));
+    }
+}
