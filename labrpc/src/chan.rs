@@ -10,7 +10,9 @@
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError};
+pub use crossbeam_channel::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
+};
 use std::time::Duration;
 
 /// The sending half of a channel; clone it for more senders.
@@ -43,7 +45,7 @@ impl<T> Sender<T> {
         &self,
         msg: T,
         timeout: Duration,
-    ) -> Result<(), crossbeam_channel::SendTimeoutError<T>> {
+    ) -> Result<(), SendTimeoutError<T>> {
         self.0.send_timeout(msg, timeout)
     }
 }

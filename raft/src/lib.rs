@@ -1,59 +1,149 @@
 //! The student-facing Raft API, and the reference Raft.
 //!
-//! STUB: the signatures below are the contract; the reference
-//! implementation is being written.
+//! # The contract
+//! The harness (`tests`) and the grader build a `raft` crate against this
+//! API and nothing else; a student's crate must keep every signature.
+//!
+//! - [`Raft::make`]`(peers, me, persister, apply_ch)` creates peer `me` of
+//!   `peers` (`peers[me]` is its own end), restores what `persister` saved
+//!   (empty means a fresh start), starts its background threads and returns
+//!   at once.
+//! - [`Raft::get_state`] returns `(current_term, is_leader)`.
+//! - [`Raft::start`]`(command)` asks the leader to agree on `command` (bytes
+//!   the service encoded with labcodec) and returns at once with
+//!   `(index, term, is_leader)`: the index the command will have if it is
+//!   ever committed; a peer that is not the leader returns `is_leader`
+//!   false.
+//! - Each committed command is sent once, in index order, on `apply_ch` as
+//!   an [`ApplyMsg`] with `command_valid` set.
+//! - [`Raft::kill`] stops the peer: every thread it started ends soon, and
+//!   it sends nothing more on `apply_ch`. The harness fails a test that
+//!   leaves threads running after it.
+//! - [`Raft::snapshot`]`(index, snapshot)`: the service has saved a
+//!   snapshot of everything up to `index` (lab 2D; a no-op before).
+//! - [`Raft::service`] returns the labrpc service `"Raft"` whose handlers
+//!   the other peers call as `"Raft.RequestVote"` and
+//!   `"Raft.AppendEntries"`.
+//! - [`Persister`] keeps what must survive a crash; the harness owns its
+//!   code.
+//!
+//! # Rules a Raft must follow
+//! - Every sleep, clock read, thread, lock, channel and random draw goes
+//!   through `labrpc::{time, thread, sync, chan, rand}`: a run can then be
+//!   replayed from its `LAB_SEED`, and a deterministic scheduler can later
+//!   run it in virtual time. clippy rejects the std ones.
+//! - Never hold the lock while calling a peer (a call to an unreachable
+//!   peer takes up to 7 s to fail) or while sending on `apply_ch` (a
+//!   rendezvous channel: the send waits for the receiver).
+//! - At most ten heartbeats a second; a new leader within five seconds of a
+//!   failure.
+//!
+//! # The reference Raft
+//! Follows Figure 2 of the extended Raft paper field by field: `state`
+//! holds the fields and role transitions, `election` the RequestVote side,
+//! `replication` AppendEntries and the commit rule, `apply` the applier,
+//! `log` the log with its sentinel, `rpc` the messages. Its events (role,
+//! term, votes, timer resets) go to the `LAB_LOG` event log.
 
+mod apply;
+mod election;
+mod log;
+mod peer;
 mod persister;
+mod replication;
+mod rpc;
+mod state;
 
+pub use log::LogEntry;
 pub use persister::Persister;
+pub use rpc::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
 
-use labrpc::ClientEnd;
 use labrpc::chan::Sender;
+use labrpc::sync::Arc;
+use labrpc::{ClientEnd, Service, thread};
+use peer::Core;
 
-/// What a Raft sends on its apply channel (Go's `ApplyMsg`).
+/// What a Raft sends on its apply channel (Go's `ApplyMsg`): a committed
+/// command, or (from lab 2D) a snapshot.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApplyMsg {
+    /// True when this message carries a committed command.
     pub command_valid: bool,
+    /// The command, as the service encoded it.
     pub command: Vec<u8>,
+    /// The command's log index.
     pub command_index: u64,
+    /// True when this message carries a snapshot.
     pub snapshot_valid: bool,
+    /// The snapshot's bytes.
     pub snapshot: Vec<u8>,
+    /// Term of the last entry the snapshot covers.
     pub snapshot_term: u64,
+    /// Index of the last entry the snapshot covers.
     pub snapshot_index: u64,
 }
 
-/// One Raft peer.
-pub struct Raft {}
+/// One Raft peer: a cheap handle to state shared with its threads.
+pub struct Raft {
+    core: Arc<Core>,
+}
 
 impl Raft {
-    /// Creates a Raft peer; returns at once.
+    /// Creates peer `me` of `peers`, restored from `persister`, and starts
+    /// its ticker and applier threads. Returns at once.
     pub fn make(
-        _peers: Vec<ClientEnd>,
-        _me: usize,
-        _persister: Persister,
-        _apply_ch: Sender<ApplyMsg>,
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+        apply_ch: Sender<ApplyMsg>,
     ) -> Raft {
-        Raft {}
+        let core = Arc::new(Core::new(peers, me, persister, apply_ch));
+        let ticker = core.clone();
+        thread::spawn(format!("raft-{me}-ticker"), move || ticker.run_ticker());
+        let applier = core.clone();
+        thread::spawn(format!("raft-{me}-applier"), move || applier.run_applier());
+        Raft { core }
     }
 
-    /// (current term, whether this peer believes it is the leader).
+    /// The current term, and whether this peer believes it is the leader.
     pub fn get_state(&self) -> (u64, bool) {
-        (0, false)
+        let state = self.core.lock();
+        (state.current_term, state.is_leader())
     }
 
-    /// Starts agreement on `command`: (index, term, is_leader).
-    pub fn start(&self, _command: Vec<u8>) -> (u64, u64, bool) {
-        (0, 0, false)
+    /// Appends `command` to the leader's log; it reaches the followers with
+    /// the next heartbeat. Returns `(index, term, is_leader)`.
+    pub fn start(&self, command: Vec<u8>) -> (u64, u64, bool) {
+        let mut state = self.core.lock();
+        let term = state.current_term;
+        if !state.is_leader() {
+            return (0, term, false);
+        }
+        let index = state.log.push(LogEntry { term, command });
+        let me = state.me;
+        state.match_index[me] = index;
+        state.persist(&self.core.persister);
+        (index, term, true)
     }
 
-    /// Stops this peer.
-    pub fn kill(&self) {}
+    /// Stops this peer; its threads end within a tick or a call.
+    pub fn kill(&self) {
+        self.core.kill();
+    }
 
-    /// The service has a snapshot up to and including `index`.
-    pub fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {}
+    /// Lab 2D: the service has a snapshot up to and including `index`.
+    /// Nothing to do until then.
+    pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        let _ = (index, snapshot);
+    }
 
-    /// The labrpc service `"Raft"` with `RequestVote` and `AppendEntries`.
-    pub fn service(&self) -> labrpc::Service {
-        labrpc::Service::new("Raft")
+    /// The labrpc service `"Raft"`: `RequestVote` and `AppendEntries`.
+    pub fn service(&self) -> Service {
+        let mut service = Service::new("Raft");
+        let core = self.core.clone();
+        service.register("RequestVote", move |args| core.request_vote(args));
+        let core = self.core.clone();
+        service.register("AppendEntries", move |args| core.append_entries(args));
+        service
     }
 }

@@ -1,0 +1,69 @@
+//! The applier: sends committed entries to the service, in log order, on
+//! the apply channel (Figure 2: "If commitIndex > lastApplied: increment
+//! lastApplied, apply log[lastApplied] to state machine").
+//!
+//! The apply channel is a rendezvous: a send waits until the service takes
+//! the message. The applier never holds the peer's lock while sending, and
+//! stops sending once the peer is killed.
+
+use crate::ApplyMsg;
+use crate::peer::Core;
+use labrpc::time::Duration;
+
+/// How long the applier waits for news before looking at `dead` again.
+const APPLIER_WAKEUP: Duration = Duration::from_millis(50);
+
+impl Core {
+    /// Runs until the peer is killed.
+    pub fn run_applier(&self) {
+        while !self.killed() {
+            let batch = self.take_committed();
+            for msg in batch {
+                if !self.deliver(msg) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waits until something is committed but not applied, marks it
+    /// applied and returns it (empty if woken for nothing).
+    fn take_committed(&self) -> Vec<ApplyMsg> {
+        let mut state = self.lock();
+        if state.last_applied >= state.commit_index {
+            self.applier_wakeup.wait_for(&mut state, APPLIER_WAKEUP);
+        }
+        let mut batch = Vec::new();
+        while state.last_applied < state.commit_index && !self.killed() {
+            state.last_applied += 1;
+            let index = state.last_applied;
+            let command = state
+                .log
+                .get(index)
+                .map(|e| e.command.clone())
+                .unwrap_or_default();
+            batch.push(ApplyMsg {
+                command_valid: true,
+                command,
+                command_index: index,
+                ..ApplyMsg::default()
+            });
+        }
+        batch
+    }
+
+    /// Hands `msg` to the service; false if the peer was killed first or
+    /// nobody will ever receive it.
+    fn deliver(&self, mut msg: ApplyMsg) -> bool {
+        loop {
+            if self.killed() {
+                return false;
+            }
+            match self.apply_ch.send_timeout(msg, APPLIER_WAKEUP) {
+                Ok(()) => return true,
+                Err(labrpc::chan::SendTimeoutError::Timeout(back)) => msg = back,
+                Err(labrpc::chan::SendTimeoutError::Disconnected(_)) => return false,
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Leader election (§5.2, §5.4.1): starting an election, the RequestVote
+//! handler, and counting the votes.
+//!
+//! RequestVote calls run each on a thread of their own: a call to an
+//! unreachable peer can take seconds to fail, and the peer's lock is never
+//! held across one.
+
+use crate::peer::Core;
+use crate::rpc::{RequestVoteArgs, RequestVoteReply};
+use crate::state::{Role, State};
+use labrpc::sync::{Arc, MutexGuard};
+use labrpc::{event, thread};
+
+impl Core {
+    /// Becomes a candidate in a new term and asks every other peer for its
+    /// vote (§5.2). Called with the lock held; sends nothing under it.
+    pub fn start_election(self: &Arc<Self>, state: &mut MutexGuard<'_, State>) {
+        state.become_candidate();
+        state.persist(&self.persister);
+        let args = RequestVoteArgs {
+            term: state.current_term,
+            candidate_id: self.me,
+            last_log_index: state.log.last_index(),
+            last_log_term: state.log.last_term(),
+        };
+        event!(Some(self.me), "vote_request", term = args.term);
+        for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
+            let core = self.clone();
+            let args = args.clone();
+            thread::spawn(format!("raft-{}-vote-{peer}", self.me), move || {
+                if let Some(reply) = core.peers[peer].call("Raft.RequestVote", &args) {
+                    core.handle_vote_reply(&args, reply);
+                }
+            });
+        }
+    }
+
+    /// Counts a vote. A reply from an older election, or arriving after
+    /// this peer stopped being that election's candidate, counts for
+    /// nothing.
+    fn handle_vote_reply(self: &Arc<Self>, args: &RequestVoteArgs, reply: RequestVoteReply) {
+        let mut state = self.lock();
+        // §5.1: a newer term in a response makes this peer a follower.
+        if state.observe_term(reply.term) {
+            state.persist(&self.persister);
+            return;
+        }
+        if state.current_term != args.term || !reply.vote_granted {
+            return;
+        }
+        if let Role::Candidate { votes } = state.role {
+            let votes = votes + 1;
+            state.role = Role::Candidate { votes };
+            // §5.2: votes from a majority of the servers make a leader.
+            if votes >= state.majority() {
+                state.become_leader();
+                self.send_heartbeats(&mut state);
+            }
+        }
+    }
+
+    /// The RequestVote handler (Figure 2, "Receiver implementation").
+    pub fn request_vote(&self, args: RequestVoteArgs) -> RequestVoteReply {
+        let mut state = self.lock();
+        // §5.1: a newer term makes this peer a follower of that term.
+        let mut changed = state.observe_term(args.term);
+        let granted = match self.vote_refusal(&state, &args) {
+            None => {
+                state.voted_for = Some(args.candidate_id);
+                changed = true;
+                // §5.2: granting a vote resets the election timer.
+                state.reset_election_timer("granted vote");
+                event!(
+                    Some(self.me),
+                    "vote_granted",
+                    candidate = args.candidate_id,
+                    term = args.term
+                );
+                true
+            }
+            Some(reason) => {
+                event!(
+                    Some(self.me),
+                    "vote_denied",
+                    candidate = args.candidate_id,
+                    term = args.term,
+                    reason = reason
+                );
+                false
+            }
+        };
+        if changed {
+            state.persist(&self.persister);
+        }
+        RequestVoteReply {
+            term: state.current_term,
+            vote_granted: granted,
+        }
+    }
+
+    /// Why this peer may not vote for the candidate, or None if it may.
+    fn vote_refusal(&self, state: &State, args: &RequestVoteArgs) -> Option<&'static str> {
+        // Rule 1: reply false if term < currentTerm.
+        if args.term < state.current_term {
+            return Some("stale term");
+        }
+        // Rule 2: one vote per term (§5.2)...
+        if state.voted_for.is_some_and(|v| v != args.candidate_id) {
+            return Some("already voted");
+        }
+        // ...and only for a candidate whose log is at least as up-to-date
+        // as this peer's (§5.4.1).
+        if !state
+            .log
+            .is_up_to_date(args.last_log_index, args.last_log_term)
+        {
+            return Some("log not up to date");
+        }
+        None
+    }
+}

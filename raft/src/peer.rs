@@ -1,0 +1,98 @@
+//! One Raft peer's shared core: its state behind one lock, its ends to the
+//! other peers, its persister and apply channel, and the ticker thread that
+//! drives elections and heartbeats.
+//!
+//! The ticker sleeps in a loop and looks at the clock; there are no timer
+//! objects. Nothing here may hold the lock while calling a peer, sending on
+//! the apply channel or sleeping.
+
+use crate::ApplyMsg;
+use crate::persister::Persister;
+use crate::state::{Role, State};
+use labrpc::ClientEnd;
+use labrpc::chan::Sender;
+use labrpc::sync::atomic::{AtomicBool, Ordering};
+use labrpc::sync::{Arc, Condvar, Mutex, MutexGuard};
+use labrpc::time::{self, Duration, now};
+
+/// How often the ticker wakes up to look at its deadlines.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// What the peer's threads share.
+pub struct Core {
+    /// This peer's index in `peers`.
+    pub me: usize,
+    /// Ends to every peer, this one included.
+    pub peers: Vec<ClientEnd>,
+    /// Where the persistent state goes.
+    pub persister: Persister,
+    /// Committed entries go to the service here.
+    pub apply_ch: Sender<ApplyMsg>,
+    /// Figure 2's state and the role, behind one lock.
+    pub state: Mutex<State>,
+    /// Wakes the applier when commit_index moves (or the peer dies).
+    pub applier_wakeup: Condvar,
+    /// Set by `kill`.
+    dead: AtomicBool,
+}
+
+impl Core {
+    /// A core in the state `persister` saved (or fresh).
+    pub fn new(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+        apply_ch: Sender<ApplyMsg>,
+    ) -> Core {
+        let mut state = State::new(me, peers.len());
+        state.restore(&persister.read_raft_state());
+        Core {
+            me,
+            peers,
+            persister,
+            apply_ch,
+            state: Mutex::new(state),
+            applier_wakeup: Condvar::new(),
+            dead: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes the peer's lock.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock()
+    }
+
+    /// Stops every thread of this peer soon.
+    pub fn kill(&self) {
+        self.dead.store(true, Ordering::SeqCst);
+        self.applier_wakeup.notify_all();
+    }
+
+    /// True once killed.
+    pub fn killed(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+
+    /// The ticker: until killed, a leader sends heartbeats every
+    /// HEARTBEAT_INTERVAL, and a follower or candidate that heard from no
+    /// leader and granted no vote for an election timeout starts an
+    /// election (§5.2).
+    pub fn run_ticker(self: &Arc<Self>) {
+        while !self.killed() {
+            time::sleep(TICK);
+            let mut state = self.lock();
+            let due = match state.role {
+                Role::Leader => now() >= state.heartbeat_due,
+                _ => now() >= state.election_deadline,
+            };
+            if !due {
+                continue;
+            }
+            if state.is_leader() {
+                self.send_heartbeats(&mut state);
+            } else {
+                self.start_election(&mut state);
+            }
+        }
+    }
+}

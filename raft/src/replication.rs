@@ -1,0 +1,137 @@
+//! Log replication and heartbeats (§5.3, §5.2): the leader's
+//! AppendEntries calls, the AppendEntries handler, and the commit rule.
+//!
+//! Each AppendEntries call runs on a thread of its own; the peer's lock is
+//! never held across one. Heartbeats are AppendEntries calls carrying
+//! whatever entries the follower still lacks (often none).
+
+use crate::peer::Core;
+use crate::rpc::{AppendEntriesArgs, AppendEntriesReply};
+use crate::state::{HEARTBEAT_INTERVAL, Role, State};
+use labrpc::sync::{Arc, MutexGuard};
+use labrpc::thread;
+use labrpc::time::now;
+
+impl Core {
+    /// Sends one round of AppendEntries to every other peer and schedules
+    /// the next round. Called with the lock held, by a leader.
+    pub fn send_heartbeats(self: &Arc<Self>, state: &mut MutexGuard<'_, State>) {
+        state.heartbeat_due = now() + HEARTBEAT_INTERVAL;
+        for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
+            let args = append_entries_for(state, peer);
+            let core = self.clone();
+            thread::spawn(format!("raft-{}-append-{peer}", self.me), move || {
+                if let Some(reply) = core.peers[peer].call("Raft.AppendEntries", &args) {
+                    core.handle_append_reply(peer, &args, reply);
+                }
+            });
+        }
+    }
+
+    /// Updates next_index/match_index from a follower's answer (§5.3).
+    fn handle_append_reply(
+        &self,
+        peer: usize,
+        args: &AppendEntriesArgs,
+        reply: AppendEntriesReply,
+    ) {
+        let mut state = self.lock();
+        // §5.1: a newer term in a response makes this peer a follower.
+        if state.observe_term(reply.term) {
+            state.persist(&self.persister);
+            return;
+        }
+        if state.role != Role::Leader || state.current_term != args.term {
+            return; // an answer to an older leadership
+        }
+        if reply.success {
+            // "If successful: update nextIndex and matchIndex for follower"
+            // (never backwards: replies can arrive out of order).
+            let matched = args.prev_log_index + args.entries.len() as u64;
+            if matched > state.match_index[peer] {
+                state.match_index[peer] = matched;
+                state.next_index[peer] = matched + 1;
+                self.advance_commit_index(&mut state);
+            }
+        } else if state.next_index[peer] == args.prev_log_index + 1 {
+            // "If AppendEntries fails because of log inconsistency:
+            // decrement nextIndex and retry" (at the next heartbeat).
+            state.next_index[peer] = args.prev_log_index.max(1);
+        }
+    }
+
+    /// "If there exists an N such that N > commitIndex, a majority of
+    /// matchIndex[i] >= N, and log[N].term == currentTerm: set
+    /// commitIndex = N" (§5.3, §5.4).
+    fn advance_commit_index(&self, state: &mut State) {
+        let last = state.log.last_index();
+        for n in (state.commit_index + 1..=last).rev() {
+            if state.log.term_at(n) != Some(state.current_term) {
+                break; // earlier entries have older terms still
+            }
+            let replicas = state.match_index.iter().filter(|&&m| m >= n).count();
+            if replicas >= state.majority() {
+                state.commit_index = n;
+                self.applier_wakeup.notify_all();
+                break;
+            }
+        }
+    }
+
+    /// The AppendEntries handler (Figure 2, "Receiver implementation").
+    pub fn append_entries(&self, args: AppendEntriesArgs) -> AppendEntriesReply {
+        let mut state = self.lock();
+        // §5.1: a newer term makes this peer a follower of that term.
+        let mut changed = state.observe_term(args.term);
+        // Rule 1: reply false if term < currentTerm.
+        if args.term < state.current_term {
+            return AppendEntriesReply {
+                term: state.current_term,
+                success: false,
+            };
+        }
+        // The leader of this term speaks: candidates step down (§5.2),
+        // and the election timer starts over.
+        if state.role != Role::Follower {
+            state.become_follower();
+        }
+        state.reset_election_timer("heartbeat");
+        // Rule 2: reply false if the log has no entry at prevLogIndex
+        // whose term matches prevLogTerm.
+        let success = state.log.term_at(args.prev_log_index) == Some(args.prev_log_term);
+        if success {
+            // Rules 3 and 4: drop conflicting entries, append new ones.
+            changed |= state.log.merge(args.prev_log_index, &args.entries);
+            // Rule 5: commitIndex = min(leaderCommit, index of last new
+            // entry).
+            let last_new = args.prev_log_index + args.entries.len() as u64;
+            let commit = args.leader_commit.min(last_new);
+            if commit > state.commit_index {
+                state.commit_index = commit;
+                self.applier_wakeup.notify_all();
+            }
+        }
+        if changed {
+            state.persist(&self.persister);
+        }
+        AppendEntriesReply {
+            term: state.current_term,
+            success,
+        }
+    }
+}
+
+/// The AppendEntries a leader sends `peer` now: everything from
+/// next_index[peer] on, after the entry just before it.
+fn append_entries_for(state: &State, peer: usize) -> AppendEntriesArgs {
+    let next = state.next_index[peer].clamp(1, state.log.last_index() + 1);
+    let prev_log_index = next - 1;
+    AppendEntriesArgs {
+        term: state.current_term,
+        leader_id: state.me,
+        prev_log_index,
+        prev_log_term: state.log.term_at(prev_log_index).unwrap_or(0),
+        entries: state.log.entries_from(next),
+        leader_commit: state.commit_index,
+    }
+}

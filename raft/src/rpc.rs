@@ -1,0 +1,55 @@
+//! The RPC arguments and replies of Figure 2, as they cross the network
+//! (encoded with labcodec). Plain data: no behaviour lives here.
+
+use crate::log::LogEntry;
+use serde::{Deserialize, Serialize};
+
+/// RequestVote RPC arguments: invoked by candidates to gather votes (§5.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestVoteArgs {
+    /// Candidate's term.
+    pub term: u64,
+    /// Candidate requesting the vote.
+    pub candidate_id: usize,
+    /// Index of the candidate's last log entry (§5.4).
+    pub last_log_index: u64,
+    /// Term of the candidate's last log entry (§5.4).
+    pub last_log_term: u64,
+}
+
+/// RequestVote RPC reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestVoteReply {
+    /// The voter's current term, for the candidate to update itself.
+    pub term: u64,
+    /// True means the candidate received the vote.
+    pub vote_granted: bool,
+}
+
+/// AppendEntries RPC arguments: invoked by the leader to replicate log
+/// entries (§5.3); also used as heartbeat (§5.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendEntriesArgs {
+    /// Leader's term.
+    pub term: u64,
+    /// So followers know who leads.
+    pub leader_id: usize,
+    /// Index of the log entry immediately preceding the new ones.
+    pub prev_log_index: u64,
+    /// Term of the entry at `prev_log_index`.
+    pub prev_log_term: u64,
+    /// Entries to store (empty for a heartbeat).
+    pub entries: Vec<LogEntry>,
+    /// Leader's `commit_index`.
+    pub leader_commit: u64,
+}
+
+/// AppendEntries RPC reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendEntriesReply {
+    /// The follower's current term, for the leader to update itself.
+    pub term: u64,
+    /// True if the follower held an entry matching `prev_log_index` and
+    /// `prev_log_term`.
+    pub success: bool,
+}

@@ -1,0 +1,188 @@
+//! The state of one Raft peer (Figure 2, "State"), its role, and the
+//! transitions between roles.
+//!
+//! Everything here runs with the peer's lock held: it must never send an
+//! RPC, send on the apply channel, or sleep.
+
+use crate::log::Log;
+use crate::persister::Persister;
+use labrpc::time::{Duration, Instant, now};
+use labrpc::{event, rand};
+
+/// Election timeouts are drawn from this range (§5.2: randomized, so that
+/// split votes are rare). Well above the paper's 150-300 ms because the
+/// tester allows at most ten heartbeats a second.
+pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
+
+/// How often a leader sends heartbeats: at most ten a second.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(150);
+
+/// What a peer currently is (§5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Responds to leaders and candidates.
+    Follower,
+    /// Asking for votes; counts the votes granted so far (its own included).
+    Candidate { votes: usize },
+    /// Replicates its log and sends heartbeats.
+    Leader,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Candidate { .. } => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+/// Figure 2's state, plus the role and the timers.
+pub struct State {
+    /// This peer's index in `peers`.
+    pub me: usize,
+    /// Number of peers, this one included.
+    pub peer_count: usize,
+
+    // Persistent state on all servers (saved before answering RPCs).
+    /// Latest term this server has seen.
+    pub current_term: u64,
+    /// Candidate that received this peer's vote in the current term.
+    pub voted_for: Option<usize>,
+    /// The log; index 0 is a sentinel.
+    pub log: Log,
+
+    // Volatile state on all servers.
+    /// Index of the highest log entry known to be committed.
+    pub commit_index: u64,
+    /// Index of the highest log entry applied to the state machine.
+    pub last_applied: u64,
+
+    // Volatile state on leaders (reinitialized after election).
+    /// For each server, index of the next log entry to send to it.
+    pub next_index: Vec<u64>,
+    /// For each server, index of the highest entry known replicated on it.
+    pub match_index: Vec<u64>,
+
+    /// Follower, candidate or leader.
+    pub role: Role,
+    /// When a follower or candidate starts the next election.
+    pub election_deadline: Instant,
+    /// When a leader sends its next round of heartbeats.
+    pub heartbeat_due: Instant,
+}
+
+impl State {
+    /// A fresh follower in term 0 with an empty log.
+    pub fn new(me: usize, peer_count: usize) -> State {
+        State {
+            me,
+            peer_count,
+            current_term: 0,
+            voted_for: None,
+            log: Log::default(),
+            commit_index: 0,
+            last_applied: 0,
+            next_index: vec![1; peer_count],
+            match_index: vec![0; peer_count],
+            role: Role::Follower,
+            election_deadline: now() + rand::millis(ELECTION_TIMEOUT_MS),
+            heartbeat_due: now(),
+        }
+    }
+
+    /// True if this peer is the leader.
+    pub fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+
+    /// Votes needed to win, and entries' replicas needed to commit: a
+    /// majority of all peers.
+    pub fn majority(&self) -> usize {
+        self.peer_count / 2 + 1
+    }
+
+    /// Draws a new randomized election timeout from now (§5.2).
+    pub fn reset_election_timer(&mut self, reason: &str) {
+        self.election_deadline = now() + rand::millis(ELECTION_TIMEOUT_MS);
+        event!(Some(self.me), "timer_reset", reason = reason);
+    }
+
+    /// "If RPC request or response contains term T > currentTerm: set
+    /// currentTerm = T, convert to follower" (§5.1). Returns true if the
+    /// term changed (the caller persists).
+    pub fn observe_term(&mut self, term: u64) -> bool {
+        if term <= self.current_term {
+            return false;
+        }
+        self.current_term = term;
+        self.voted_for = None;
+        event!(Some(self.me), "term", term = term);
+        self.set_role(Role::Follower);
+        true
+    }
+
+    /// Converts to follower in the current term (a candidate that hears
+    /// from the leader of its term, §5.2).
+    pub fn become_follower(&mut self) {
+        self.set_role(Role::Follower);
+    }
+
+    /// "On conversion to candidate, start election: increment currentTerm,
+    /// vote for self, reset election timer" (§5.2).
+    pub fn become_candidate(&mut self) {
+        self.current_term += 1;
+        self.voted_for = Some(self.me);
+        event!(Some(self.me), "term", term = self.current_term);
+        self.set_role(Role::Candidate { votes: 1 });
+        self.reset_election_timer("election started");
+    }
+
+    /// A candidate with a majority becomes leader: next_index starts just
+    /// past its last entry, match_index at 0 (Figure 2), and heartbeats go
+    /// out at once to assert leadership (§5.2).
+    pub fn become_leader(&mut self) {
+        let next = self.log.last_index() + 1;
+        self.next_index = vec![next; self.peer_count];
+        self.match_index = vec![0; self.peer_count];
+        self.match_index[self.me] = self.log.last_index();
+        self.heartbeat_due = now();
+        self.set_role(Role::Leader);
+    }
+
+    fn set_role(&mut self, role: Role) {
+        let changed = role.name() != self.role.name();
+        self.role = role;
+        if changed {
+            event!(
+                Some(self.me),
+                "role",
+                role = role.name(),
+                term = self.current_term
+            );
+        }
+    }
+
+    /// Saves current_term, voted_for and log, keeping the snapshot.
+    pub fn persist(&self, persister: &Persister) {
+        let bytes = labcodec::encode(&(self.current_term, self.voted_for, &self.log));
+        persister.save(bytes, persister.read_snapshot());
+    }
+
+    /// Restores what [`State::persist`] saved; empty bytes mean a fresh
+    /// start.
+    ///
+    /// # Panics
+    /// If the bytes are not a saved state (the persister was corrupted).
+    pub fn restore(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let (term, voted_for, log): (u64, Option<usize>, Log) = labcodec::decode(bytes)
+            .unwrap_or_else(|err| panic!("raft {}: cannot read persisted state: {err}", self.me));
+        self.current_term = term;
+        self.voted_for = voted_for;
+        self.log = log;
+    }
+}
