@@ -8,9 +8,13 @@
 use labrpc::sync::{Arc, Mutex};
 
 /// Saved Raft state and snapshot (Go's `Persister`).
-#[derive(Default)]
+///
+/// `clone()` gives another handle to the same storage (the harness keeps
+/// one while the Raft writes through another); [`Persister::copy`] gives
+/// new storage holding the same bytes.
+#[derive(Default, Clone)]
 pub struct Persister {
-    saved: Mutex<Saved>,
+    saved: Arc<Mutex<Saved>>,
 }
 
 #[derive(Default, Clone)]
@@ -28,7 +32,7 @@ impl Persister {
     /// A new persister holding what this one holds now (Go's `Copy`).
     pub fn copy(&self) -> Persister {
         Persister {
-            saved: Mutex::new(self.saved.lock().clone()),
+            saved: Arc::new(Mutex::new(self.saved.lock().clone())),
         }
     }
 
@@ -76,5 +80,8 @@ mod tests {
         assert_eq!(q.read_snapshot(), vec![9]);
         assert_eq!((q.raft_state_size(), q.snapshot_size()), (3, 1));
         assert_eq!((p.raft_state_size(), p.snapshot_size()), (1, 0));
+        let handle = p.clone();
+        handle.save(vec![5, 5], vec![]);
+        assert_eq!(p.read_raft_state(), vec![5, 5]);
     }
 }

@@ -1,0 +1,312 @@
+//! The config: a port of the Go lab's `config.go`. It builds a network of
+//! `n` Rafts, crashes, restarts, connects and disconnects them, and keeps
+//! what each one applied so that the checks (`checks.rs`) can compare.
+//!
+//! It uses only the student API (through [`Peer`]) and the labrpc layer,
+//! never the Raft's internals, and must never hold its lock while calling
+//! into a Raft that could block (except `get_state`/`start`, as Go does).
+
+use crate::applier::{self, Applied};
+use crate::failure::{self, fatal, step};
+use crate::peer::Peer;
+use crate::report::{self, Stats};
+use labrpc::chan;
+use labrpc::sync::atomic::{AtomicBool, Ordering};
+use labrpc::sync::{Arc, Mutex};
+use labrpc::time::{self, Duration, Instant};
+use labrpc::{Network, Server, event, rand, thread};
+use raft::Persister;
+
+/// A running test's peers and network.
+pub struct Config<R: Peer> {
+    pub(crate) n: usize,
+    pub(crate) net: Network,
+    pub(crate) shared: Arc<Mutex<Shared<R>>>,
+    pub(crate) applied: Arc<Mutex<Applied>>,
+    snapshot_applier: bool,
+    pub(crate) finished: Arc<AtomicBool>,
+    start: Instant,
+    // Figures for end(): what begin() saw.
+    t0: Instant,
+    rpcs0: usize,
+    bytes0: u64,
+    max_index0: u64,
+    description: String,
+}
+
+/// The peers as the harness sees them; behind the config's lock.
+pub(crate) struct Shared<R> {
+    pub rafts: Vec<Option<Arc<R>>>,
+    pub connected: Vec<bool>,
+    pub saved: Vec<Option<Persister>>,
+    pub end_names: Vec<Vec<String>>,
+}
+
+/// The time limit of one test, from make_config (Go: 120 s).
+pub const TEST_LIMIT: Duration = Duration::from_secs(120);
+
+impl<R: Peer> Config<R> {
+    /// Go's `make_config`: `n` peers, all started and connected, on a network
+    /// with long delays (and unreliable if asked); `snapshot` picks the
+    /// applier that snapshots every 10 entries (lab 2D).
+    pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Config<R> {
+        let net = Network::new();
+        net.set_reliable(!unreliable);
+        net.set_long_delays(true);
+        let cfg = Config {
+            n,
+            net,
+            shared: Arc::new(Mutex::new(Shared {
+                rafts: (0..n).map(|_| None).collect(),
+                connected: vec![false; n],
+                saved: (0..n).map(|_| None).collect(),
+                end_names: vec![Vec::new(); n],
+            })),
+            applied: Arc::new(Mutex::new(Applied::new(n))),
+            snapshot_applier: snapshot,
+            finished: Arc::new(AtomicBool::new(false)),
+            start: time::now(),
+            t0: time::now(),
+            rpcs0: 0,
+            bytes0: 0,
+            max_index0: 0,
+            description: String::new(),
+        };
+        for i in 0..n {
+            cfg.start1(i);
+        }
+        for i in 0..n {
+            cfg.connect(i);
+        }
+        cfg
+    }
+
+    /// Number of peers.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The Raft of peer `i`, unless it is crashed.
+    pub fn raft(&self, i: usize) -> Option<Arc<R>> {
+        self.shared.lock().rafts[i].clone()
+    }
+
+    /// Go's `crash1`: cuts peer `i` off, removes its server, kills it, and
+    /// keeps a copy of what it had persisted, so that the killed instance
+    /// can no longer change what a restart will read.
+    pub fn crash1(&self, i: usize) {
+        self.disconnect(i);
+        self.net.delete_server(i);
+        let mut shared = self.shared.lock();
+        if let Some(p) = &shared.saved[i] {
+            shared.saved[i] = Some(p.copy());
+        }
+        if let Some(rf) = shared.rafts[i].take() {
+            drop(shared);
+            rf.kill();
+            event!(Some(i), "crash");
+            shared = self.shared.lock();
+        }
+        if let Some(p) = &shared.saved[i] {
+            let fresh = Persister::new();
+            fresh.save(p.read_raft_state(), p.read_snapshot());
+            shared.saved[i] = Some(fresh);
+        }
+    }
+
+    /// Go's `start1`: (re)starts peer `i` with fresh ends (disabled until
+    /// `connect`) and what it had persisted. Does not connect it.
+    pub fn start1(&self, i: usize) {
+        self.crash1(i);
+        let names: Vec<String> = (0..self.n).map(|_| rand::string(20)).collect();
+        let ends = names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let end = self.net.make_end(name.as_str());
+                self.net.connect(name, j);
+                event!(
+                    Some(i),
+                    "end_created",
+                    end = name.as_str(),
+                    from = i,
+                    to = j
+                );
+                end
+            })
+            .collect();
+        let persister = {
+            let mut shared = self.shared.lock();
+            shared.end_names[i] = names;
+            let persister = match &shared.saved[i] {
+                Some(p) => p.copy(),
+                None => Persister::new(),
+            };
+            shared.saved[i] = Some(persister.clone());
+            persister
+        };
+        {
+            let mut applied = self.applied.lock();
+            applied.last_applied[i] = 0;
+            let snapshot = persister.read_snapshot();
+            if !snapshot.is_empty()
+                && let Err(err) = applied.ingest_snapshot(i, &snapshot, None)
+            {
+                fatal(err);
+            }
+        }
+        let (tx, rx) = chan::bounded(0);
+        let rf = Arc::new(R::make(ends, i, persister, tx));
+        self.shared.lock().rafts[i] = Some(rf.clone());
+        let applied = self.applied.clone();
+        if self.snapshot_applier {
+            let rf = rf.clone();
+            thread::spawn(format!("applier-{i}"), move || {
+                applier::apply_with_snapshots(i, rx, &applied, &*rf)
+            });
+        } else {
+            thread::spawn(format!("applier-{i}"), move || {
+                applier::apply(i, rx, &applied)
+            });
+        }
+        let server = Server::new();
+        server.add_service(rf.service());
+        self.net.add_server(i, server);
+        event!(Some(i), "restart");
+    }
+
+    /// Go's `connect`: enables peer `i`'s ends to every connected peer and
+    /// theirs to it.
+    pub fn connect(&self, i: usize) {
+        let mut shared = self.shared.lock();
+        shared.connected[i] = true;
+        for j in 0..self.n {
+            if shared.connected[j] {
+                self.net.enable(&shared.end_names[i][j], true);
+                self.net.enable(&shared.end_names[j][i], true);
+            }
+        }
+        event!(Some(i), "connect");
+    }
+
+    /// Go's `disconnect`: disables every end from and to peer `i`.
+    pub fn disconnect(&self, i: usize) {
+        let mut shared = self.shared.lock();
+        shared.connected[i] = false;
+        for j in 0..self.n {
+            if let Some(name) = shared.end_names[i].get(j) {
+                self.net.enable(name, false);
+            }
+            if let Some(name) = shared.end_names[j].get(i) {
+                self.net.enable(name, false);
+            }
+        }
+        event!(Some(i), "disconnect");
+    }
+
+    /// True if peer `i` is connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.shared.lock().connected[i]
+    }
+
+    /// RPCs that reached server `i`.
+    pub fn rpc_count(&self, i: usize) -> usize {
+        self.net.count(i)
+    }
+
+    /// RPCs sent on the network.
+    pub fn rpc_total(&self) -> usize {
+        self.net.total_count()
+    }
+
+    /// Bytes sent on the network.
+    pub fn bytes_total(&self) -> u64 {
+        self.net.total_bytes()
+    }
+
+    /// Unreliable network (or not).
+    pub fn set_unreliable(&self, unreliable: bool) {
+        self.net.set_reliable(!unreliable);
+    }
+
+    /// Long reordering of replies (or not).
+    pub fn set_long_reordering(&self, yes: bool) {
+        self.net.set_long_reordering(yes);
+    }
+
+    /// The largest persisted Raft state of any peer.
+    pub fn log_size(&self) -> usize {
+        let shared = self.shared.lock();
+        shared
+            .saved
+            .iter()
+            .flatten()
+            .map(Persister::raft_state_size)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Go's `begin`: prints the test's description and notes the figures
+    /// that `end` reports.
+    pub fn begin(&mut self, description: &str) {
+        println!("{description} ...");
+        self.description = description.to_string();
+        self.t0 = time::now();
+        self.rpcs0 = self.rpc_total();
+        self.bytes0 = self.bytes_total();
+        self.max_index0 = self.applied.lock().max_index;
+        step(format!("began {description}"));
+    }
+
+    /// Go's `end`: checks the time limit, then prints the Passed line with
+    /// seconds, peers, RPCs, bytes and commands since `begin`.
+    pub fn end(&self) {
+        self.check_timeout();
+        let stats = Stats {
+            seconds: self.t0.elapsed().as_secs_f64(),
+            peers: self.n,
+            rpcs: self.rpc_total() - self.rpcs0,
+            bytes: self.bytes_total() - self.bytes0,
+            commands: self.applied.lock().max_index - self.max_index0,
+        };
+        report::passed(&stats);
+    }
+
+    /// Go's `checkTimeout`: a test that ran past the limit fails.
+    pub fn check_timeout(&self) {
+        let limit = crate::runner::test_limit();
+        if self.start.elapsed() > limit {
+            fatal(format!("test took longer than {} seconds", limit.as_secs()));
+        }
+    }
+
+    /// Sleeps `d`, failing at once if a thread of the test fails.
+    pub fn sleep(&self, d: Duration) {
+        failure::sleep(d);
+    }
+
+    /// Go's `cleanup`: kills every Raft and shuts the network down.
+    fn cleanup(&self) {
+        self.finished.store(true, Ordering::SeqCst);
+        let rafts: Vec<Arc<R>> = self
+            .shared
+            .lock()
+            .rafts
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        for rf in rafts {
+            rf.kill();
+        }
+        self.net.cleanup();
+    }
+}
+
+impl<R: Peer> Drop for Config<R> {
+    fn drop(&mut self) {
+        self.cleanup();
+        if !std::thread::panicking() {
+            self.check_timeout();
+        }
+    }
+}

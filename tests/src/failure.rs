@@ -1,0 +1,56 @@
+//! How a test fails: [`fatal`] is Go's `t.Fatalf`, and [`step`] records what
+//! the test is doing, so that a failure or a timeout can say where it was.
+//!
+//! A failure unwinds the test's thread with a [`Failure`] payload that the
+//! runner catches; the Config's cleanup still runs on the way out. This
+//! module must never exit the process (only the runner decides that).
+
+use labrpc::sync::Mutex;
+use labrpc::thread::Owner;
+use labrpc::time::{self, Duration};
+
+/// The payload of a failed check.
+#[derive(Debug, Clone)]
+pub struct Failure(pub String);
+
+static STEP: Mutex<String> = Mutex::new(String::new());
+
+/// Fails the running test with `message` (Go's `t.Fatalf`).
+pub fn fatal(message: impl Into<String>) -> ! {
+    std::panic::panic_any(Failure(message.into()))
+}
+
+/// Records what the running test is doing now.
+pub fn step(text: impl Into<String>) {
+    let text = text.into();
+    labrpc::event!(None, "step", text = text.as_str());
+    *STEP.lock() = text;
+}
+
+/// What the running test was last doing.
+pub fn current_step() -> String {
+    STEP.lock().clone()
+}
+
+/// Fails the running test if one of its threads failed (a panic on a Raft
+/// or network thread, an apply error).
+pub fn check_background() {
+    if let Some(failure) = Owner::current().failure() {
+        fatal(failure);
+    }
+}
+
+/// Sleeps `d`, in short steps, failing at once if a background thread of
+/// the test fails meanwhile.
+pub fn sleep(d: Duration) {
+    const STEP: Duration = Duration::from_millis(50);
+    let deadline = time::now() + d;
+    loop {
+        check_background();
+        let left = deadline.saturating_duration_since(time::now());
+        if left.is_zero() {
+            return;
+        }
+        time::sleep(left.min(STEP));
+    }
+}

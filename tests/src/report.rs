@@ -1,0 +1,108 @@
+//! What a test run prints and records: the Go tester's lines, and one JSON
+//! line per test for tools (`LAB_RESULT_FILE`).
+//!
+//! Printing must never fail a test; a result file that cannot be written is
+//! reported on stderr.
+
+use labrpc::sync::Mutex;
+use serde::Serialize;
+use std::io::Write;
+
+/// The figures of one test, as Go's `end()` reports them.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Stats {
+    pub seconds: f64,
+    pub peers: usize,
+    pub rpcs: usize,
+    pub bytes: u64,
+    pub commands: u64,
+}
+
+static LAST_STATS: Mutex<Option<Stats>> = Mutex::new(None);
+
+/// Go's Passed line: `  ... Passed --   3.0  3   40   12386    0`.
+pub fn passed_line(stats: &Stats) -> String {
+    format!(
+        "  ... Passed --  {:4.1}  {} {:4} {:7} {:4}",
+        stats.seconds, stats.peers, stats.rpcs, stats.bytes, stats.commands
+    )
+}
+
+/// Prints the Passed line and keeps the figures for the result record.
+pub fn passed(stats: &Stats) {
+    println!("{}", passed_line(stats));
+    *LAST_STATS.lock() = Some(stats.clone());
+}
+
+/// Takes the figures the last passing test recorded.
+pub(crate) fn take_stats() -> Option<Stats> {
+    LAST_STATS.lock().take()
+}
+
+/// One line of `LAB_RESULT_FILE`.
+#[derive(Serialize, Debug)]
+pub struct ResultRecord<'a> {
+    pub test: &'a str,
+    pub passed: bool,
+    pub seconds: f64,
+    pub peers: usize,
+    pub rpcs: usize,
+    pub bytes: u64,
+    pub commands: u64,
+    pub seed: u64,
+    pub worst_oversleep_ms: f64,
+    pub failure: Option<&'a str>,
+}
+
+/// Appends `record` to `LAB_RESULT_FILE`, if set.
+pub fn write_record(record: &ResultRecord<'_>) {
+    let Ok(path) = std::env::var("LAB_RESULT_FILE") else {
+        return;
+    };
+    let line = match serde_json::to_string(record) {
+        Ok(line) => line,
+        Err(err) => {
+            eprintln!("LAB_RESULT_FILE: cannot encode the record: {err}");
+            return;
+        }
+    };
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(err) = written {
+        eprintln!("LAB_RESULT_FILE: cannot write {path}: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passed_line_has_go_widths() {
+        let stats = Stats {
+            seconds: 3.04,
+            peers: 3,
+            rpcs: 40,
+            bytes: 12386,
+            commands: 0,
+        };
+        assert_eq!(
+            passed_line(&stats),
+            "  ... Passed --   3.0  3   40   12386    0"
+        );
+        let stats = Stats {
+            seconds: 12.56,
+            peers: 7,
+            rpcs: 1408,
+            bytes: 80217,
+            commands: 12,
+        };
+        assert_eq!(
+            passed_line(&stats),
+            "  ... Passed --  12.6  7 1408   80217   12"
+        );
+    }
+}

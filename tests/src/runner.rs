@@ -1,0 +1,393 @@
+//! The lab tests' runner: cargo's test command line, Go's output, a
+//! verdict for every test.
+//!
+//! Each test runs on its own thread under a fresh
+//! [`Owner`](labrpc::thread::Owner), so that every Raft and network thread
+//! it starts belongs to it. The runner fails a test that panics or fails a
+//! check, whose background threads panic, that outlives its time limit
+//! (`LAB_TEST_LIMIT`, default 120 s), or that leaves threads running after
+//! cleanup. A test stuck past its limit cannot be stopped (its threads may
+//! be blocked in the Raft), so the runner then prints the verdict and ends
+//! the process: it must never hang.
+
+use crate::failure::{Failure, current_step, step};
+use crate::report::{self, ResultRecord, Stats};
+use labrpc::chan::{self, RecvTimeoutError};
+use labrpc::thread::{self, Owner};
+use labrpc::time::{self, Duration, Instant};
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// One lab test: its name (what `--list` shows and `--exact` takes) and
+/// its body.
+pub struct LabTest {
+    pub name: &'static str,
+    pub body: fn(),
+}
+
+/// How long after a background failure the test's own thread may take to
+/// notice it and stop.
+const FAILURE_GRACE: Duration = Duration::from_secs(5);
+
+/// How long threads may take to end after cleanup.
+const THREADS_GRACE: Duration = Duration::from_secs(3);
+
+/// The exit status of a run with a failed test (cargo's).
+const EXIT_FAILED: i32 = 101;
+
+/// The time limit of one test: `LAB_TEST_LIMIT` seconds, else 120.
+pub fn test_limit() -> Duration {
+    std::env::var("LAB_TEST_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(crate::config::TEST_LIMIT, Duration::from_secs_f64)
+}
+
+/// What the command line asked for.
+#[derive(Debug, Default, PartialEq)]
+pub struct Options {
+    pub filters: Vec<String>,
+    pub exact: bool,
+    pub list: bool,
+}
+
+/// Parses cargo's test command line; flags that do not apply to these
+/// tests (`--nocapture`, `--test-threads N`, `-q`...) are accepted and
+/// ignored.
+pub fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut opts = Options::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--exact" => opts.exact = true,
+            "--list" => opts.list = true,
+            "--nocapture" | "--no-capture" | "--show-output" | "-q" | "--quiet" | "--ignored"
+            | "--include-ignored" => {}
+            "--test-threads" | "--format" | "--color" | "-Z" | "--logfile" | "--skip" => {
+                args.next().ok_or(format!("{arg} needs a value"))?;
+            }
+            a if a.starts_with("--test-threads=")
+                || a.starts_with("--format=")
+                || a.starts_with("--color=") => {}
+            "-h" | "--help" => return Err(String::new()),
+            a if a.starts_with('-') => return Err(format!("unknown option {a}")),
+            filter => opts.filters.push(filter.to_string()),
+        }
+    }
+    Ok(opts)
+}
+
+/// The tests that `opts` selects, in order.
+pub fn select<'a>(tests: &'a [LabTest], opts: &Options) -> Vec<&'a LabTest> {
+    tests
+        .iter()
+        .filter(|t| {
+            opts.filters.is_empty()
+                || opts.filters.iter().any(|f| {
+                    if opts.exact {
+                        t.name == f
+                    } else {
+                        t.name.contains(f.as_str())
+                    }
+                })
+        })
+        .collect()
+}
+
+/// The result of one test.
+pub struct Verdict {
+    pub name: &'static str,
+    pub failure: Option<String>,
+    pub stats: Option<Stats>,
+    pub seconds: f64,
+}
+
+/// Runs the binary's tests as the command line asks, prints Go's lines and
+/// a summary, and exits: 0 if all passed, 101 if any failed, 2 on bad
+/// usage. `binary` names the test target for the replay line.
+pub fn main(binary: &str, tests: &[LabTest]) -> ! {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match parse_args(&args) {
+        Ok(opts) => opts,
+        Err(err) => {
+            if !err.is_empty() {
+                eprintln!("error: {err}");
+            }
+            eprintln!("usage: {binary} [FILTER...] [--exact] [--list]");
+            eprintln!(
+                "tests: {}",
+                tests.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            );
+            std::process::exit(2);
+        }
+    };
+    let selected = select(tests, &opts);
+    if opts.list {
+        for t in &selected {
+            println!("{}: test", t.name);
+        }
+        println!("\n{} tests, 0 benchmarks", selected.len());
+        std::process::exit(0);
+    }
+    if selected.is_empty() {
+        println!(
+            "no test matches {:?}; the tests are: {}",
+            opts.filters,
+            tests.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+        );
+    }
+    install_panic_hook();
+    let seed = labrpc::rand::seed();
+    println!("seed: {seed} (LAB_SEED={seed} replays these draws)");
+    if let Some(path) = labrpc::event::path() {
+        println!("event log: {path}");
+    }
+    let t0 = time::now();
+    let mut tally = Tally {
+        ran: 0,
+        failed: 0,
+        filtered: tests.len() - selected.len(),
+        t0,
+    };
+    for test in &selected {
+        let verdict = run_one(binary, test, seed, &tally);
+        tally.ran += 1;
+        tally.failed += usize::from(verdict.failure.is_some());
+    }
+    finish(&tally)
+}
+
+/// Tests run so far, and when the run began.
+#[derive(Clone, Copy)]
+struct Tally {
+    ran: usize,
+    failed: usize,
+    filtered: usize,
+    t0: Instant,
+}
+
+/// Prints the summary and exits.
+fn finish(tally: &Tally) -> ! {
+    let Tally {
+        ran,
+        failed,
+        filtered,
+        t0,
+    } = *tally;
+    let secs = t0.elapsed().as_secs_f64();
+    if failed == 0 {
+        println!("PASS\nok  \traft\t{secs:.3}s");
+    } else {
+        println!("FAIL\nFAIL\traft\t{secs:.3}s");
+    }
+    println!(
+        "test result: {}. {} passed; {failed} failed; 0 ignored; 0 measured; {filtered} filtered out; finished in {secs:.2}s",
+        if failed == 0 { "ok" } else { "FAILED" },
+        ran - failed,
+    );
+    let _ = std::io::stdout().flush();
+    std::process::exit(if failed == 0 { 0 } else { EXIT_FAILED })
+}
+
+/// Runs one test to its verdict, prints it and records it.
+fn run_one(binary: &str, test: &LabTest, seed: u64, tally: &Tally) -> Verdict {
+    let owner = Owner::new(test.name);
+    time::reset_oversleep();
+    labrpc::event::begin_test(test.name);
+    step("starting");
+    let t0 = time::now();
+    let (done_tx, done_rx) = chan::bounded(1);
+    let body = test.body;
+    {
+        let _in = owner.enter();
+        thread::spawn(format!("test-{}", test.name), move || {
+            let outcome =
+                catch_unwind(AssertUnwindSafe(body)).map_err(|p| failure_text(p.as_ref()));
+            let _ = done_tx.send(outcome);
+        });
+    }
+    let limit = test_limit();
+    let mut failure = match wait_for_test(&owner, &done_rx, t0, limit) {
+        Ok(outcome) => outcome.err().or_else(|| owner.failure()),
+        Err(stuck) => {
+            let verdict = Verdict {
+                name: test.name,
+                failure: Some(stuck),
+                stats: None,
+                seconds: t0.elapsed().as_secs_f64(),
+            };
+            print_and_record(binary, &verdict, seed);
+            println!("(a thread of the test is stuck: ending the process)");
+            finish(&Tally {
+                ran: tally.ran + 1,
+                failed: tally.failed + 1,
+                ..*tally
+            });
+        }
+    };
+    if let Err(left) = owner.wait_threads_ended(THREADS_GRACE) {
+        let leak = format!("threads still running after cleanup: {left:?}");
+        failure = Some(failure.map_or(leak.clone(), |f| format!("{f}\n    {leak}")));
+    }
+    let stats = report::take_stats();
+    if failure.is_none() && stats.is_none() {
+        failure = Some("the test ended without calling end()".to_string());
+    }
+    let verdict = Verdict {
+        name: test.name,
+        failure,
+        stats,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    print_and_record(binary, &verdict, seed);
+    verdict
+}
+
+/// Waits for the test's thread. Err with the failure when the test is
+/// stuck: past its limit, or not stopping after a background failure.
+fn wait_for_test(
+    owner: &Owner,
+    done: &chan::Receiver<Result<(), String>>,
+    t0: Instant,
+    limit: Duration,
+) -> Result<Result<(), String>, String> {
+    let mut failed_at: Option<Instant> = None;
+    loop {
+        match done.recv_timeout(Duration::from_millis(100)) {
+            Ok(outcome) => return Ok(outcome),
+            Err(RecvTimeoutError::Disconnected) => {
+                return Ok(Err("the test's thread vanished".into()));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if t0.elapsed() > limit {
+            return Err(format!(
+                "test took longer than {} seconds\n    stuck while: {}",
+                limit.as_secs_f64(),
+                current_step()
+            ));
+        }
+        if let Some(failure) = owner.failure() {
+            let since = *failed_at.get_or_insert_with(time::now);
+            if since.elapsed() > FAILURE_GRACE {
+                return Err(format!(
+                    "{failure}\n    and the test did not stop; stuck while: {}",
+                    current_step()
+                ));
+            }
+        }
+    }
+}
+
+fn print_and_record(binary: &str, verdict: &Verdict, seed: u64) {
+    if let Some(failure) = &verdict.failure {
+        println!("--- FAIL: {} ({:.2}s)", verdict.name, verdict.seconds);
+        println!("    {failure}");
+        println!("    while: {}", current_step());
+        println!(
+            "    seed: {seed} (replay: LAB_SEED={seed} cargo test --release -p tests --test {binary} -- {} --exact)",
+            verdict.name
+        );
+    }
+    labrpc::event!(
+        None,
+        "verdict",
+        test = verdict.name,
+        passed = verdict.failure.is_none(),
+        failure = verdict.failure.as_deref()
+    );
+    let stats = verdict.stats.clone().unwrap_or_default();
+    report::write_record(&ResultRecord {
+        test: verdict.name,
+        passed: verdict.failure.is_none(),
+        seconds: verdict.seconds,
+        peers: stats.peers,
+        rpcs: stats.rpcs,
+        bytes: stats.bytes,
+        commands: stats.commands,
+        seed,
+        worst_oversleep_ms: time::worst_oversleep().as_secs_f64() * 1000.0,
+        failure: verdict.failure.as_deref(),
+    });
+    let _ = std::io::stdout().flush();
+}
+
+/// The message of a test thread's panic: a failed check's text, or
+/// `panic: <message>` for any other panic.
+fn failure_text(payload: &(dyn std::any::Any + Send)) -> String {
+    match payload.downcast_ref::<Failure>() {
+        Some(Failure(message)) => message.clone(),
+        None => format!("panic: {}", thread::panic_message(payload)),
+    }
+}
+
+/// Keeps failed checks quiet (the runner prints them); other panics print
+/// as usual.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !info.payload().is::<Failure>() {
+            default(info);
+        }
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_cargo_command_lines() {
+        let o = parse_args(&args(&[
+            "initial",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]))
+        .unwrap();
+        assert_eq!(o.filters, vec!["initial"]);
+        assert!(o.exact && !o.list);
+        assert!(
+            parse_args(&args(&["--bogus"]))
+                .unwrap_err()
+                .contains("--bogus")
+        );
+        assert!(parse_args(&args(&["--test-threads"])).is_err());
+        assert!(
+            parse_args(&args(&["--list", "--format", "terse"]))
+                .unwrap()
+                .list
+        );
+    }
+
+    #[test]
+    fn selects_by_substring_or_exact_name() {
+        fn nothing() {}
+        let tests = [
+            LabTest {
+                name: "initial_election_2a",
+                body: nothing,
+            },
+            LabTest {
+                name: "re_election_2a",
+                body: nothing,
+            },
+        ];
+        let names = |o: &Options| select(&tests, o).iter().map(|t| t.name).collect::<Vec<_>>();
+        let mut o = Options {
+            filters: vec!["election".into()],
+            ..Options::default()
+        };
+        assert_eq!(names(&o).len(), 2);
+        o.exact = true;
+        assert!(names(&o).is_empty());
+        o.filters = vec!["re_election_2a".into()];
+        assert_eq!(names(&o), vec!["re_election_2a"]);
+    }
+}
