@@ -304,6 +304,7 @@ impl<R: Peer> Config<R> {
 
 impl<R: Peer> Drop for Config<R> {
     fn drop(&mut self) {
+        step("cleanup: killing the peers, shutting the network down");
         self.cleanup();
         if !std::thread::panicking() {
             self.check_timeout();

@@ -15,9 +15,20 @@ pub struct Failure(pub String);
 
 static STEP: Mutex<String> = Mutex::new(String::new());
 
+/// The step during which the running test first failed a check (cleanup
+/// steps come after it and must not hide it).
+static FAILED_STEP: Mutex<Option<String>> = Mutex::new(None);
+
 /// Fails the running test with `message` (Go's `t.Fatalf`).
 pub fn fatal(message: impl Into<String>) -> ! {
+    FAILED_STEP.lock().get_or_insert_with(current_step);
     std::panic::panic_any(Failure(message.into()))
+}
+
+/// Where the running test was when it failed: the step of its first failed
+/// check, else the current step. Forgets the failed check's step.
+pub fn failure_step() -> String {
+    FAILED_STEP.lock().take().unwrap_or_else(current_step)
 }
 
 /// Records what the running test is doing now.

@@ -52,6 +52,8 @@ pub struct ResultRecord<'a> {
     pub seed: u64,
     pub worst_oversleep_ms: f64,
     pub failure: Option<&'a str>,
+    /// Where the test was when it failed.
+    pub step: Option<String>,
 }
 
 /// Appends `record` to `LAB_RESULT_FILE`, if set.

@@ -10,7 +10,7 @@
 //! be blocked in the Raft), so the runner then prints the verdict and ends
 //! the process: it must never hang.
 
-use crate::failure::{Failure, current_step, step};
+use crate::failure::{Failure, failure_step, step};
 use crate::report::{self, ResultRecord, Stats};
 use labrpc::chan::{self, RecvTimeoutError};
 use labrpc::thread::{self, Owner};
@@ -99,6 +99,8 @@ pub fn select<'a>(tests: &'a [LabTest], opts: &Options) -> Vec<&'a LabTest> {
 pub struct Verdict {
     pub name: &'static str,
     pub failure: Option<String>,
+    /// Where the test was when it failed.
+    pub step: String,
     pub stats: Option<Stats>,
     pub seconds: f64,
 }
@@ -214,6 +216,7 @@ fn run_one(binary: &str, test: &LabTest, seed: u64, tally: &Tally) -> Verdict {
             let verdict = Verdict {
                 name: test.name,
                 failure: Some(stuck),
+                step: failure_step(),
                 stats: None,
                 seconds: t0.elapsed().as_secs_f64(),
             };
@@ -226,8 +229,13 @@ fn run_one(binary: &str, test: &LabTest, seed: u64, tally: &Tally) -> Verdict {
             });
         }
     };
+    let mut where_failed = failure_step();
+    step("after cleanup: waiting for the test's threads to end");
     if let Err(left) = owner.wait_threads_ended(THREADS_GRACE) {
         let leak = format!("threads still running after cleanup: {left:?}");
+        if failure.is_none() {
+            where_failed = failure_step();
+        }
         failure = Some(failure.map_or(leak.clone(), |f| format!("{f}\n    {leak}")));
     }
     let stats = report::take_stats();
@@ -237,6 +245,7 @@ fn run_one(binary: &str, test: &LabTest, seed: u64, tally: &Tally) -> Verdict {
     let verdict = Verdict {
         name: test.name,
         failure,
+        step: where_failed,
         stats,
         seconds: t0.elapsed().as_secs_f64(),
     };
@@ -263,18 +272,14 @@ fn wait_for_test(
         }
         if t0.elapsed() > limit {
             return Err(format!(
-                "test took longer than {} seconds\n    stuck while: {}",
-                limit.as_secs_f64(),
-                current_step()
+                "test took longer than {} seconds",
+                limit.as_secs_f64()
             ));
         }
         if let Some(failure) = owner.failure() {
             let since = *failed_at.get_or_insert_with(time::now);
             if since.elapsed() > FAILURE_GRACE {
-                return Err(format!(
-                    "{failure}\n    and the test did not stop; stuck while: {}",
-                    current_step()
-                ));
+                return Err(format!("{failure}\n    and the test's thread did not stop"));
             }
         }
     }
@@ -284,7 +289,7 @@ fn print_and_record(binary: &str, verdict: &Verdict, seed: u64) {
     if let Some(failure) = &verdict.failure {
         println!("--- FAIL: {} ({:.2}s)", verdict.name, verdict.seconds);
         println!("    {failure}");
-        println!("    while: {}", current_step());
+        println!("    while: {}", verdict.step);
         println!(
             "    seed: {seed} (replay: LAB_SEED={seed} cargo test --release -p tests --test {binary} -- {} --exact)",
             verdict.name
@@ -309,6 +314,7 @@ fn print_and_record(binary: &str, verdict: &Verdict, seed: u64) {
         seed,
         worst_oversleep_ms: time::worst_oversleep().as_secs_f64() * 1000.0,
         failure: verdict.failure.as_deref(),
+        step: verdict.failure.as_ref().map(|_| verdict.step.clone()),
     });
     let _ = std::io::stdout().flush();
 }

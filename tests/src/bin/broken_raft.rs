@@ -1,0 +1,159 @@
+//! The 2A tests against a deliberately broken Raft, chosen by `LAB_BROKEN`,
+//! to prove that the harness gives each kind of bug a clear verdict within
+//! the time limit (see `tests/harness.rs`). `LAB_BROKEN=none` runs the
+//! reference Raft.
+//!
+//! | `LAB_BROKEN` | the bug |
+//! |---|---|
+//! | `never-elects` | nobody ever becomes leader |
+//! | `two-leaders` | every peer claims to lead term 1 |
+//! | `deadlock` | `get_state` blocks forever on a lock a thread never releases |
+//! | `panic` | a background thread panics a second after `make` |
+//! | `thread-leak` | `kill` leaves a thread running |
+
+use labrpc::chan::Sender;
+use labrpc::sync::atomic::{AtomicBool, Ordering};
+use labrpc::sync::{Arc, Mutex};
+use labrpc::time::{self, Duration};
+use labrpc::{ClientEnd, Service, thread};
+use raft::{ApplyMsg, Persister};
+use tests::Peer;
+
+/// Never elects: always a follower in term 0.
+struct NeverElects;
+
+impl Peer for NeverElects {
+    fn make(_: Vec<ClientEnd>, _: usize, _: Persister, _: Sender<ApplyMsg>) -> Self {
+        NeverElects
+    }
+    fn get_state(&self) -> (u64, bool) {
+        (0, false)
+    }
+    fn start(&self, _: Vec<u8>) -> (u64, u64, bool) {
+        (0, 0, false)
+    }
+    fn kill(&self) {}
+    fn snapshot(&self, _: u64, _: Vec<u8>) {}
+    fn service(&self) -> Service {
+        Service::new("Raft")
+    }
+}
+
+/// Every peer says it leads term 1.
+struct TwoLeaders(NeverElects);
+
+impl Peer for TwoLeaders {
+    fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
+        TwoLeaders(NeverElects::make(p, me, s, a))
+    }
+    fn get_state(&self) -> (u64, bool) {
+        (1, true)
+    }
+    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
+        self.0.start(c)
+    }
+    fn kill(&self) {}
+    fn snapshot(&self, _: u64, _: Vec<u8>) {}
+    fn service(&self) -> Service {
+        self.0.service()
+    }
+}
+
+/// A thread takes the lock at start and never lets go; `get_state` waits
+/// for it forever.
+struct Deadlock {
+    state: Arc<Mutex<u64>>,
+}
+
+impl Peer for Deadlock {
+    fn make(_: Vec<ClientEnd>, me: usize, _: Persister, _: Sender<ApplyMsg>) -> Self {
+        let state = Arc::new(Mutex::new(0));
+        let (taken_tx, taken_rx) = labrpc::chan::bounded(0);
+        let held = state.clone();
+        thread::spawn(format!("broken-{me}-holder"), move || {
+            let _guard = held.lock();
+            let _ = taken_tx.send(());
+            loop {
+                time::sleep(Duration::from_secs(1));
+            }
+        });
+        let _ = taken_rx.recv();
+        Deadlock { state }
+    }
+    fn get_state(&self) -> (u64, bool) {
+        (*self.state.lock(), false)
+    }
+    fn start(&self, _: Vec<u8>) -> (u64, u64, bool) {
+        (0, 0, false)
+    }
+    fn kill(&self) {}
+    fn snapshot(&self, _: u64, _: Vec<u8>) {}
+    fn service(&self) -> Service {
+        Service::new("Raft")
+    }
+}
+
+/// The reference Raft, plus a background thread that either panics a
+/// second after `make` or ignores `kill`.
+struct WithExtraThread<const PANICS: bool> {
+    raft: raft::Raft,
+    dead: Arc<AtomicBool>,
+}
+
+impl<const PANICS: bool> Peer for WithExtraThread<PANICS> {
+    fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
+        let dead = Arc::new(AtomicBool::new(false));
+        if PANICS {
+            thread::spawn(format!("broken-{me}-panicker"), move || {
+                time::sleep(Duration::from_secs(1));
+                panic!("peer {me} hit a bug on purpose");
+            });
+        } else {
+            thread::spawn(format!("broken-{me}-leaker"), move || {
+                // Ignores `dead`: keeps running after kill.
+                loop {
+                    time::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+        WithExtraThread {
+            raft: raft::Raft::make(p, me, s, a),
+            dead,
+        }
+    }
+    fn get_state(&self) -> (u64, bool) {
+        self.raft.get_state()
+    }
+    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
+        self.raft.start(c)
+    }
+    fn kill(&self) {
+        self.dead.store(true, Ordering::SeqCst);
+        self.raft.kill();
+    }
+    fn snapshot(&self, i: u64, s: Vec<u8>) {
+        self.raft.snapshot(i, s)
+    }
+    fn service(&self) -> Service {
+        self.raft.service()
+    }
+}
+
+fn main() {
+    let which = std::env::var("LAB_BROKEN").unwrap_or_default();
+    let tests = match which.as_str() {
+        "none" => tests::lab2a_tests::<raft::Raft>(),
+        "never-elects" => tests::lab2a_tests::<NeverElects>(),
+        "two-leaders" => tests::lab2a_tests::<TwoLeaders>(),
+        "deadlock" => tests::lab2a_tests::<Deadlock>(),
+        "panic" => tests::lab2a_tests::<WithExtraThread<true>>(),
+        "thread-leak" => tests::lab2a_tests::<WithExtraThread<false>>(),
+        other => {
+            eprintln!(
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, panic, thread-leak; got {other:?}"
+            );
+            std::process::exit(2);
+        }
+    };
+    tests::runner::main("broken_raft", &tests);
+}

@@ -1,0 +1,195 @@
+//! Tests of the harness itself: each kind of broken Raft must fail the
+//! 2A tests with a clear message, the seed and the step, within the time
+//! limit, and the process must exit; the reference Raft must pass with a
+//! complete result record.
+//!
+//! Each case runs the `broken_raft` binary in a child process with a
+//! lowered `LAB_TEST_LIMIT`, under an outer deadline after which the child
+//! is killed and the case fails.
+
+use labrpc::time::{self, Duration};
+use std::process::{Command, Stdio};
+
+/// The time limit the broken runs get.
+const LIMIT_SECS: u64 = 15;
+/// A child still running after this was not stopped by the harness.
+const OUTER_DEADLINE: Duration = Duration::from_secs(60);
+
+struct Run {
+    status: Option<i32>,
+    output: String,
+    seconds: f64,
+}
+
+fn run_broken(which: &str, test: &str, extra_env: &[(&str, &str)]) -> Run {
+    let out_path = std::env::temp_dir().join(format!("broken-{which}-{}.out", std::process::id()));
+    let out = std::fs::File::create(&out_path).unwrap();
+    let t0 = time::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
+        .args([test, "--exact"])
+        .env("LAB_BROKEN", which)
+        .env("LAB_TEST_LIMIT", LIMIT_SECS.to_string())
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::from(out.try_clone().unwrap()))
+        .stderr(Stdio::from(out))
+        .spawn()
+        .expect("cannot start broken_raft");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if t0.elapsed() > OUTER_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("broken_raft {which} still running after {OUTER_DEADLINE:?}: the harness hangs");
+        }
+        time::sleep(Duration::from_millis(100));
+    };
+    let output = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_path);
+    Run {
+        status,
+        output,
+        seconds: t0.elapsed().as_secs_f64(),
+    }
+}
+
+fn assert_fails_with(run: &Run, expected: &[&str]) {
+    assert_eq!(
+        run.status,
+        Some(101),
+        "exit status; output:\n{}",
+        run.output
+    );
+    for text in expected {
+        assert!(
+            run.output.contains(text),
+            "missing {text:?} in output:\n{}",
+            run.output
+        );
+    }
+    assert!(run.output.contains("--- FAIL: "), "{}", run.output);
+    assert!(run.output.contains("seed: "), "{}", run.output);
+    assert!(run.output.contains("LAB_SEED="), "{}", run.output);
+    assert!(run.output.contains("\nFAIL\n"), "{}", run.output);
+    assert!(
+        run.seconds < LIMIT_SECS as f64 + 10.0,
+        "took {:.1}s, limit {LIMIT_SECS}s",
+        run.seconds
+    );
+}
+
+#[test]
+fn never_elects_fails_with_go_message() {
+    let run = run_broken("never-elects", "initial_election_2a", &[]);
+    assert_fails_with(
+        &run,
+        &[
+            "expected one leader, got none",
+            "check_one_leader: round 10 of 10",
+        ],
+    );
+}
+
+#[test]
+fn two_leaders_in_a_term_fail() {
+    let run = run_broken("two-leaders", "initial_election_2a", &[]);
+    assert_fails_with(&run, &["term 1 has 3 (>1) leaders"]);
+}
+
+#[test]
+fn deadlock_in_get_state_times_out_and_exits() {
+    let run = run_broken("deadlock", "initial_election_2a", &[]);
+    assert_fails_with(
+        &run,
+        &[
+            "--- FAIL: initial_election_2a",
+            &format!("test took longer than {LIMIT_SECS} seconds"),
+            "asking server 0 for get_state",
+            "ending the process",
+        ],
+    );
+    assert!(
+        run.seconds >= LIMIT_SECS as f64,
+        "failed before the limit: {:.1}s",
+        run.seconds
+    );
+}
+
+#[test]
+fn panic_on_a_raft_thread_fails_the_test() {
+    let run = run_broken("panic", "initial_election_2a", &[]);
+    assert_fails_with(&run, &["panic on thread 'broken-", "hit a bug on purpose"]);
+}
+
+#[test]
+fn thread_left_after_kill_fails_the_test() {
+    let run = run_broken("thread-leak", "initial_election_2a", &[]);
+    assert_fails_with(&run, &["threads still running after cleanup", "-leaker"]);
+}
+
+#[test]
+fn reference_raft_passes_with_a_result_record() {
+    let record = std::env::temp_dir().join(format!("record-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&record);
+    let path = record.to_str().unwrap();
+    let run = run_broken(
+        "none",
+        "initial_election_2a",
+        &[("LAB_RESULT_FILE", path), ("LAB_SEED", "12345")],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(
+        run.output
+            .contains("Test (2A): initial election ...\n  ... Passed --"),
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output.contains("test result: ok. 1 passed; 0 failed"),
+        "{}",
+        run.output
+    );
+    let text = std::fs::read_to_string(&record).unwrap();
+    let _ = std::fs::remove_file(&record);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let r = &lines[0];
+    assert_eq!(r["test"], "initial_election_2a");
+    assert_eq!(r["passed"], true);
+    assert_eq!(r["seed"], 12345);
+    assert_eq!(r["peers"], 3);
+    assert!(r["rpcs"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["seconds"].as_f64().unwrap() > 2.0, "{r}");
+    assert!(r["failure"].is_null());
+    assert!(r["worst_oversleep_ms"].is_number());
+}
+
+#[test]
+fn unknown_broken_kind_and_bad_flags_are_usage_errors() {
+    let run = run_broken("nonsense", "initial_election_2a", &[]);
+    assert_eq!(run.status, Some(2));
+    assert!(run.output.contains("LAB_BROKEN must be one of"));
+    let out = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
+        .arg("--bogus")
+        .env("LAB_BROKEN", "none")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option --bogus"));
+    let out = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
+        .arg("--list")
+        .env("LAB_BROKEN", "none")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.starts_with(
+            "initial_election_2a: test\nre_election_2a: test\nmany_elections_2a: test\n"
+        ),
+        "{listing}"
+    );
+}
