@@ -18,6 +18,7 @@ pub mod checks;
 pub mod config;
 pub mod failure;
 pub mod lab2a;
+pub mod lab2a_extra;
 pub mod peer;
 pub mod report;
 pub mod runner;

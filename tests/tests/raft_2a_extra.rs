@@ -1,0 +1,6 @@
+//! Our extra 2A tests (not Go's): heartbeat rate and a stable leader.
+//! `cargo test --release -p tests --test raft_2a_extra`.
+
+fn main() {
+    tests::runner::main("raft_2a_extra", &tests::lab2a_extra::tests::<raft::Raft>());
+}
