@@ -41,11 +41,7 @@ impl<T> Sender<T> {
     }
 
     /// Sends `msg`, giving up after `timeout`.
-    pub fn send_timeout(
-        &self,
-        msg: T,
-        timeout: Duration,
-    ) -> Result<(), SendTimeoutError<T>> {
+    pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         self.0.send_timeout(msg, timeout)
     }
 }
