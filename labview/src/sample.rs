@@ -314,7 +314,12 @@ impl<'a> Sim<'a> {
         let n = self.cfg.peers;
         let t = f64::from(ms);
         if self.cfg.fail && ms == fail_at {
-            let majority: Vec<usize> = (0..n / 2 + 1).collect();
+            // The leader and enough others to leave the rest without a
+            // quorum: no new leader can be elected.
+            let mut majority: Vec<usize> = (0..n).filter(|&p| self.leads(p)).collect();
+            majority.extend((0..n).filter(|&p| !self.leads(p)));
+            majority.truncate(n / 2 + 1);
+            majority.sort_unstable();
             let text = format!("disconnecting a majority: peers {majority:?}");
             self.emit(t, None, "step", &[("text", text.into())]);
             for p in majority {
