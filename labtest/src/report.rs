@@ -1,0 +1,204 @@
+//! The summary of a stress session: a table per test, the failed runs with
+//! their logs and replay commands, and the JSON and JUnit files.
+//!
+//! Reports are built only from the runs' results; this module never runs
+//! anything.
+
+use crate::run::{RunResult, Verdict};
+use crate::stats::{mean, percentile, wilson_95};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// Figures for one test.
+#[derive(Debug, Serialize)]
+pub struct TestSummary {
+    pub test: String,
+    pub runs: usize,
+    pub passes: usize,
+    pub failures: usize,
+    /// Failures of runs whose worst oversleep passed the threshold: likely
+    /// an overloaded machine rather than a Raft bug.
+    pub suspect: usize,
+    pub failure_rate: f64,
+    pub rate_low_95: f64,
+    pub rate_high_95: f64,
+    pub mean_s: f64,
+    pub median_s: f64,
+    pub p95_s: f64,
+    pub max_s: f64,
+}
+
+/// True if a failed run happened while its process woke late enough to
+/// lose an election on a correct Raft.
+pub fn is_suspect(result: &RunResult, suspect_oversleep_ms: f64) -> bool {
+    result.verdict.is_failure()
+        && result
+            .worst_oversleep_ms
+            .is_some_and(|ms| ms > suspect_oversleep_ms)
+}
+
+/// Per-test figures, in the order tests first appear.
+pub fn summarize(results: &[RunResult], suspect_oversleep_ms: f64) -> Vec<TestSummary> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_test: BTreeMap<&str, Vec<&RunResult>> = BTreeMap::new();
+    for r in results.iter().filter(|r| r.verdict != Verdict::Interrupted) {
+        if !by_test.contains_key(r.test.as_str()) {
+            order.push(&r.test);
+        }
+        by_test.entry(&r.test).or_default().push(r);
+    }
+    order
+        .into_iter()
+        .map(|test| {
+            let runs = &by_test[test];
+            let failures = runs.iter().filter(|r| r.verdict.is_failure()).count();
+            let suspect = runs
+                .iter()
+                .filter(|r| is_suspect(r, suspect_oversleep_ms))
+                .count();
+            let mut secs: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+            secs.sort_by(f64::total_cmp);
+            let (lo, hi) = wilson_95(failures, runs.len());
+            TestSummary {
+                test: test.to_string(),
+                runs: runs.len(),
+                passes: runs.len() - failures,
+                failures,
+                suspect,
+                failure_rate: failures as f64 / runs.len() as f64,
+                rate_low_95: lo,
+                rate_high_95: hi,
+                mean_s: mean(&secs),
+                median_s: percentile(&secs, 50.0),
+                p95_s: percentile(&secs, 95.0),
+                max_s: percentile(&secs, 100.0),
+            }
+        })
+        .collect()
+}
+
+/// The summary table.
+pub fn table(summaries: &[TestSummary]) -> String {
+    let width = summaries
+        .iter()
+        .map(|s| s.test.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!(
+        "{:<width$}  {:>5} {:>5} {:>5} {:>7}  {:>17}  {:>6} {:>6} {:>6} {:>6}\n",
+        "test", "runs", "pass", "fail", "rate", "95% CI", "mean", "median", "p95", "max"
+    );
+    for s in summaries {
+        out += &format!(
+            "{:<width$}  {:>5} {:>5} {:>5} {:>6.2}%  [{:>6.2}%, {:>6.2}%]  {:>5.1}s {:>5.1}s {:>5.1}s {:>5.1}s\n",
+            s.test,
+            s.runs,
+            s.passes,
+            s.failures,
+            100.0 * s.failure_rate,
+            100.0 * s.rate_low_95,
+            100.0 * s.rate_high_95,
+            s.mean_s,
+            s.median_s,
+            s.p95_s,
+            s.max_s
+        );
+    }
+    out
+}
+
+/// How to replay one run.
+pub fn replay_command(result: &RunResult, exe: Option<&Path>) -> String {
+    match exe {
+        Some(exe) => format!(
+            "LAB_SEED={} {} {} --exact",
+            result.seed,
+            exe.display(),
+            result.test
+        ),
+        None => format!(
+            "LAB_SEED={} cargo test --release -p tests --test {} -- {} --exact",
+            result.seed, result.target, result.test
+        ),
+    }
+}
+
+/// The failed runs, each with its verdict, message, log and replay command.
+pub fn failures(results: &[RunResult], suspect_oversleep_ms: f64, exe: Option<&Path>) -> String {
+    let mut out = String::new();
+    for r in results.iter().filter(|r| r.verdict.is_failure()) {
+        let suspect = if is_suspect(r, suspect_oversleep_ms) {
+            format!(
+                " [suspect: woke {:.0} ms late, the machine was overloaded]",
+                r.worst_oversleep_ms.unwrap_or(0.0)
+            )
+        } else {
+            String::new()
+        };
+        out += &format!(
+            "{} {} (seed {}, {:.1}s){suspect}\n",
+            r.verdict.label().to_uppercase(),
+            r.test,
+            r.seed,
+            r.seconds
+        );
+        if let Some(msg) = &r.failure {
+            for line in msg.lines() {
+                out += &format!("    {line}\n");
+            }
+        }
+        if let Some(log) = &r.log {
+            out += &format!("    log: {}\n", log.display());
+        }
+        if let Some(events) = &r.events {
+            out += &format!("    events: {}\n", events.display());
+        }
+        out += &format!("    replay: {}\n", replay_command(r, exe));
+    }
+    out
+}
+
+/// The machine-readable summary.
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    pub master_seed: u64,
+    pub wall_seconds: f64,
+    pub interrupted: bool,
+    pub tests: &'a [TestSummary],
+    pub runs: &'a [RunResult],
+}
+
+/// JUnit XML: a suite per test, a case per run.
+pub fn junit(results: &[RunResult], wall: Duration) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new("labtest stress");
+    report.set_time(wall);
+    let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
+    for r in results.iter().filter(|r| r.verdict != Verdict::Interrupted) {
+        let status = if r.verdict.is_failure() {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(
+                r.failure
+                    .clone()
+                    .unwrap_or_else(|| r.verdict.label().to_string()),
+            );
+            status.set_type(r.verdict.label());
+            status
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(format!("{} seed={}", r.test, r.seed), status);
+        case.set_time(Duration::from_secs_f64(r.seconds));
+        suites
+            .entry(&r.test)
+            .or_insert_with(|| TestSuite::new(r.test.clone()))
+            .add_test_case(case);
+    }
+    report.add_test_suites(suites.into_values());
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- cannot render JUnit: {e} -->"))
+}

@@ -1,0 +1,213 @@
+//! The stress schedule: which run starts when, how many at once, and when
+//! to stop (all done, first failure, Ctrl-C).
+//!
+//! One loop starts runs while fewer than the parallelism are running and
+//! polls the running ones; nothing here blocks on a child. With `-p auto`
+//! the parallelism follows the oversleep the runs report: up while runs
+//! wake on time, down when they wake late.
+
+use crate::discover::TestCase;
+use crate::progress::Progress;
+use crate::run::{RunResult, Running};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How many runs at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Parallel {
+    Fixed(usize),
+    /// Adapt to keep the runs' worst oversleep under `target_ms`.
+    Auto {
+        target_ms: f64,
+    },
+}
+
+/// What to run and how.
+pub struct Plan {
+    pub cases: Vec<TestCase>,
+    /// Runs of each test (ignored with `looping`).
+    pub runs_per_test: usize,
+    pub looping: bool,
+    pub parallel: Parallel,
+    pub timeout: Duration,
+    pub until_fail: bool,
+    pub master_seed: u64,
+    /// Where failed runs' files are kept.
+    pub out: PathBuf,
+}
+
+/// What happened.
+pub struct Outcome {
+    pub results: Vec<RunResult>,
+    pub interrupted: bool,
+    pub wall: Duration,
+}
+
+/// Set by Ctrl-C.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Makes Ctrl-C stop the schedule cleanly instead of killing the runner.
+pub fn catch_ctrl_c() {
+    let handler: extern "C" fn(libc::c_int) = on_sigint;
+    // SAFETY: installs a handler that only stores to an atomic, which is
+    // async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+    }
+}
+
+/// The seed of run `index` of a session with `master` seed (splitmix64):
+/// the same master seed gives the same seeds.
+pub fn run_seed(master: u64, index: u64) -> u64 {
+    let mut z = master.wrapping_add(index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) >> 2
+}
+
+/// The parallelism with `-p auto`: additive increase, multiplicative
+/// decrease on the oversleep of finished runs.
+struct AutoLimit {
+    limit: usize,
+    target_ms: f64,
+    /// Finished runs to ignore before the next decrease (they started
+    /// under the old load).
+    cooldown: usize,
+}
+
+impl AutoLimit {
+    const MAX: usize = 1024;
+
+    fn observe(&mut self, oversleep_ms: Option<f64>) {
+        let Some(late) = oversleep_ms else { return };
+        if self.cooldown > 0 {
+            self.cooldown -= 1;
+        }
+        if late > self.target_ms {
+            if self.cooldown == 0 {
+                self.limit = (self.limit * 7 / 10).max(1);
+                self.cooldown = self.limit;
+            }
+        } else if late < self.target_ms / 2.0 {
+            self.limit = (self.limit + 1).min(Self::MAX);
+        }
+    }
+}
+
+/// Runs the plan to its end, reporting progress.
+pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
+    let scratch = plan.out.join(".runs");
+    std::fs::create_dir_all(&scratch)?;
+    let total = if plan.looping {
+        None
+    } else {
+        Some(plan.runs_per_test * plan.cases.len())
+    };
+    let mut auto = match plan.parallel {
+        Parallel::Fixed(p) => AutoLimit {
+            limit: p.max(1),
+            target_ms: f64::INFINITY,
+            cooldown: 0,
+        },
+        Parallel::Auto { target_ms } => AutoLimit {
+            limit: 8,
+            target_ms,
+            cooldown: 0,
+        },
+    };
+    let t0 = Instant::now();
+    let mut next: u64 = 0;
+    let mut running: Vec<Running> = Vec::new();
+    let mut results: Vec<RunResult> = Vec::new();
+    let mut stop = false;
+    loop {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            results.extend(running.drain(..).map(|r| r.interrupt(&plan.out)));
+            break;
+        }
+        // Start runs while there is room and work.
+        while !stop && running.len() < auto.limit && total.is_none_or(|t| (next as usize) < t) {
+            let case = &plan.cases[next as usize % plan.cases.len()];
+            let seed = run_seed(plan.master_seed, next);
+            running.push(Running::start(case, seed, &scratch, next, plan.timeout)?);
+            next += 1;
+        }
+        // Collect the finished ones.
+        let mut k = 0;
+        while k < running.len() {
+            match running[k].poll(plan.timeout, &plan.out) {
+                Some(result) => {
+                    running.swap_remove(k);
+                    if matches!(plan.parallel, Parallel::Auto { .. }) {
+                        auto.observe(result.worst_oversleep_ms);
+                    }
+                    if result.verdict.is_failure() && plan.until_fail {
+                        stop = true;
+                    }
+                    progress.finished(&result);
+                    results.push(result);
+                }
+                None => k += 1,
+            }
+        }
+        if stop {
+            results.extend(running.drain(..).map(|r| r.interrupt(&plan.out)));
+            break;
+        }
+        if running.is_empty() && total.is_some_and(|t| next as usize >= t) {
+            break;
+        }
+        progress.tick(results.len(), total, running.len(), auto.limit);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(Outcome {
+        results,
+        interrupted: INTERRUPTED.load(Ordering::SeqCst),
+        wall: t0.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_repeat_for_a_master_seed_and_differ_between_runs() {
+        let a: Vec<u64> = (0..100).map(|i| run_seed(42, i)).collect();
+        let b: Vec<u64> = (0..100).map(|i| run_seed(42, i)).collect();
+        assert_eq!(a, b);
+        let mut dedup = a.clone();
+        dedup.sort();
+        dedup.dedup();
+        assert_eq!(dedup.len(), 100);
+        assert_ne!(run_seed(43, 0), run_seed(42, 0));
+        assert!(a.iter().all(|&s| s < 1 << 62));
+    }
+
+    #[test]
+    fn auto_limit_grows_on_time_and_shrinks_when_late() {
+        let mut auto = AutoLimit {
+            limit: 8,
+            target_ms: 20.0,
+            cooldown: 0,
+        };
+        for _ in 0..10 {
+            auto.observe(Some(1.0));
+        }
+        assert_eq!(auto.limit, 18);
+        auto.observe(Some(500.0));
+        assert_eq!(auto.limit, 12);
+        // Runs started under the old load do not shrink it again at once.
+        auto.observe(Some(500.0));
+        assert_eq!(auto.limit, 12);
+        auto.observe(None);
+        assert_eq!(auto.limit, 12);
+    }
+}
