@@ -388,17 +388,18 @@ impl<'a> Sim<'a> {
                 self.crashed = Some(f);
                 self.emit(t + 0.01, Some(f), "crash", &[]);
             }
-        } else if self.cfg.crash && phase == c * 9 / 10 {
-            if let Some(f) = self.crashed.take() {
-                let text = format!("restarting {f}");
-                self.emit(t, None, "step", &[("text", text.into())]);
-                let deadline = self.timeout(t);
-                let p = &mut self.peers[f];
-                p.alive = true;
-                p.role = Role::Follower;
-                p.deadline = deadline;
-                self.emit(t + 0.01, Some(f), "restart", &[]);
-            }
+        } else if self.cfg.crash
+            && phase == c * 9 / 10
+            && let Some(f) = self.crashed.take()
+        {
+            let text = format!("restarting {f}");
+            self.emit(t, None, "step", &[("text", text.into())]);
+            let deadline = self.timeout(t);
+            let p = &mut self.peers[f];
+            p.alive = true;
+            p.role = Role::Follower;
+            p.deadline = deadline;
+            self.emit(t + 0.01, Some(f), "restart", &[]);
         }
     }
 

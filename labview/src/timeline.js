@@ -12,7 +12,7 @@
   var tip = document.getElementById("tooltip");
   var stats = document.getElementById("stats");
   var GUTTER = 96, AXIS_H = 26, HARNESS_H = 58, PAD_R = 18;
-  var MAX_ARROWS = 700, MAX_FAILED_ARROWS = 500, MAX_MARKS = 1500, KIND_AGG = 250;
+  var MAX_ARROWS = 2000, MAX_FAILED_ARROWS = 800, MAX_VOTE_ARROWS = 800, MAX_MARKS = 1500, KIND_AGG = 250;
   var view = D.view.slice();
   var W = 1000, H = 400, laneH = 60;
 
@@ -247,12 +247,13 @@
     // RPCs: arrows when few are visible, ticks per lane when many.
     var rg = el("g", { id: "rpcs" }, plot);
     var lo = lowerBound(rpcStarts, view[0] - D.maxRpcMs), hi = lowerBound(rpcStarts, view[1] + 1e-9);
-    var visible = [], failedVisible = 0;
+    var visible = [], failedVisible = 0, votesVisible = 0;
     for (i = lo; i < hi; i++) {
       var r = rpcs[i], end = r[2] === null ? D.end : r[2];
       if (end < view[0]) continue;
       visible.push(i);
       if (r[6] === 1) failedVisible++;
+      if (isVote(r)) votesVisible++;
     }
     var arrows = visible.length <= MAX_ARROWS;
     counts.mode = arrows ? "arrows" : "ticks";
@@ -260,7 +261,8 @@
     visible.forEach(function (i) {
       var r = rpcs[i];
       var failed = r[6] === 1;
-      if (arrows || (failed && failedVisible <= MAX_FAILED_ARROWS)) { drawArrow(i); return; }
+      // Elections stay visible: vote requests are few next to heartbeats.
+      if (arrows || (failed && failedVisible <= MAX_FAILED_ARROWS) || (isVote(r) && votesVisible <= MAX_VOTE_ARROWS)) { drawArrow(i); return; }
       var sx = x(r[1]), bucket = failed ? failTicks : okTicks;
       var lt = bucket[r[3]] || (bucket[r[3]] = { d: [], last: -10 });
       if (sx - lt.last >= 2) {
@@ -282,7 +284,8 @@
       var y1 = b > a ? bandTop(a) + bandH() : bandTop(a);
       var y2 = b > a ? bandTop(b) : bandTop(b) + bandH();
       if (a === b) { y1 = bandTop(a); y2 = bandTop(a) - 10; }
-      var cls = "rpc" + (vote ? " vote" : "") + (failed ? " failed" : "") + (pending ? " pending" : "");
+      var unreachable = failed && S[r[7]] === "unreachable";
+      var cls = "rpc" + (vote ? " vote" : "") + (failed ? " failed" : "") + (unreachable ? " unreachable" : "") + (pending ? " pending" : "");
       var g = el("g", { "class": cls, "data-id": r[0], "data-r": i, "data-from": a, "data-to": b }, rg);
       var attrs = { x1: x1, y1: y1, x2: x2, y2: y2 };
       if (!failed && !pending) attrs["marker-end"] = vote ? "url(#arrow-vote)" : "url(#arrow)";
@@ -298,8 +301,9 @@
       var fg = el("g", { id: "failure", "data-t": D.failure.t }, plot);
       var fx = x(D.failure.t);
       el("line", { x1: fx, x2: fx, y1: AXIS_H, y2: H }, fg);
-      el("rect", { x: fx - 30, y: AXIS_H + HARNESS_H - 14, width: 60, height: 14, rx: 3 }, fg);
-      text(fg, fx, AXIS_H + HARNESS_H - 3, "FAILURE", "", "middle");
+      var lx = fx + 72 > W - PAD_R ? fx - 76 : fx + 12;
+      el("rect", { x: lx, y: AXIS_H + HARNESS_H - 17, width: 64, height: 15, rx: 3 }, fg);
+      text(fg, lx + 32, AXIS_H + HARNESS_H - 6, "FAILURE", "", "middle");
     }
 
     // The gutter with the lane names, over everything.
@@ -323,6 +327,7 @@
     document.body.setAttribute("data-rendered", "1");
   }
 
+  function isVote(r) { return /RequestVote/.test(S[r[5]]); }
   function isKnown(k) {
     return /^(vote_request|vote_granted|vote_denied|term|timer_reset|connect|disconnect|crash|restart)$/.test(k);
   }

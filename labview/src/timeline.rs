@@ -12,7 +12,7 @@
 //! frequent marks into ticks when zoomed out), so 50,000-event runs stay
 //! usable. DOM hooks the browser test relies on:
 //! `svg#timeline`, `g.lane[data-peer=N]`, `rect.band.{follower,candidate,leader}[data-term]`,
-//! `rect.period.{disconnected,crashed}`, `g.rpc` / `g.rpc.failed` (with `data-id`),
+//! `rect.period.{disconnected,crashed}`, `g.rpc` / `g.rpc.failed` (`.unreachable`, `.vote`; with `data-id`, `data-from`, `data-to`),
 //! `path.rpc-ticks` (aggregated), `g.check` / `g.check.failed`, `g.step`,
 //! `.marker[data-kind]`, `#failure`, `#failure-message`, `#tooltip`,
 //! `#zoom-in`, `#zoom-out`, `#zoom-reset`, `#zoom-failure`, and
@@ -176,11 +176,11 @@ impl Model {
             let mut open_disc: Option<f64> = None;
             let mut open_crash: Option<f64> = None;
             let mut switch = |cur: &mut Option<Band>, t: f64, next: Option<(Role, u64)>| {
-                if let Some(mut b) = cur.take() {
-                    if t > b.start {
-                        b.end = t;
-                        bands.push(b);
-                    }
+                if let Some(mut b) = cur.take()
+                    && t > b.start
+                {
+                    b.end = t;
+                    bands.push(b);
                 }
                 *cur = next.map(|(role, term)| Band {
                     peer: p,

@@ -1,0 +1,171 @@
+//! Opens rendered timelines in headless Chromium and checks the DOM its
+//! script built, then saves the screenshot `docs/timeline.png`.
+//!
+//! Off unless `LAB_BROWSER_TEST=1` (it needs a `chromium`, e.g. Debian's:
+//! `apt-get install -y chromium`; `LAB_CHROMIUM` names another binary):
+//!
+//! ```sh
+//! LAB_BROWSER_TEST=1 cargo test -p labview --test browser -- --nocapture
+//! ```
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use labview::sample::{SampleConfig, sample_log};
+use labview::timeline::Model;
+use labview::{TestSelection, TimelineOptions, parse_log, render_timeline};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn enabled() -> bool {
+    let on = std::env::var("LAB_BROWSER_TEST").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!("browser test skipped: set LAB_BROWSER_TEST=1 (needs chromium)");
+    }
+    on
+}
+
+fn chromium(args: &[&str], url: &str) -> String {
+    let bin = std::env::var("LAB_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let profile = scratch("profile");
+    let out = Command::new(&bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(out.status.success(), "{bin} failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labview-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn write_page(name: &str, cfg: &SampleConfig) -> (PathBuf, Model) {
+    let events = parse_log(&sample_log(cfg)).events;
+    let model = Model::build(&events, &TestSelection::default()).unwrap();
+    let path = scratch(name);
+    std::fs::write(&path, render_timeline(&events, &TimelineOptions::default())).unwrap();
+    (path, model)
+}
+
+/// The elements whose class list starts with `first` and has all of `rest`.
+fn count_class(dom: &str, first: &str, rest: &[&str]) -> usize {
+    dom.match_indices("class=\"")
+        .filter(|(i, m)| {
+            let value = &dom[i + m.len()..];
+            let value = &value[..value.find('"').unwrap_or(0)];
+            let classes: Vec<&str> = value.split_whitespace().collect();
+            classes.first() == Some(&first) && rest.iter().all(|c| classes.contains(c))
+        })
+        .count()
+}
+
+fn stat(dom: &str, name: &str) -> String {
+    let key = format!("data-{name}=\"");
+    let at = dom.find("id=\"stats\"").expect("#stats");
+    let from = at + dom[at..].find(&key).expect(name) + key.len();
+    dom[from..from + dom[from..].find('"').unwrap()].to_string()
+}
+
+#[test]
+fn timeline_renders_in_chromium() {
+    if !enabled() {
+        return;
+    }
+    // A failing 3-peer run: everything fits, so every RPC is an arrow.
+    let (page, model) = write_page("three.html", &SampleConfig::three_peers());
+    let dom = chromium(&["--dump-dom"], &format!("file://{}", page.display()));
+    assert!(
+        dom.contains("data-rendered=\"1\""),
+        "the script did not run"
+    );
+    assert_eq!(count_class(&dom, "lane", &[]), model.peers);
+    for p in 0..model.peers {
+        assert!(dom.contains(&format!("class=\"lane\" data-peer=\"{p}\"")));
+    }
+    assert_eq!(count_class(&dom, "band", &[]), model.bands.len());
+    for role in ["follower", "candidate", "leader"] {
+        let want = model.bands.iter().filter(|b| b.role.name() == role).count();
+        assert_eq!(count_class(&dom, "band", &[role]), want, "{role} bands");
+    }
+    assert!(dom.contains("class=\"band leader\" data-term=\"1\""));
+    let failed = model.rpcs.list.iter().filter(|r| r.failed()).count();
+    assert_eq!(count_class(&dom, "rpc", &[]), model.rpcs.list.len());
+    assert_eq!(count_class(&dom, "rpc", &["failed"]), failed);
+    assert_eq!(count_class(&dom, "check", &[]), model.checks.0);
+    assert_eq!(count_class(&dom, "check", &["failed"]), model.checks.1);
+    assert_eq!(
+        count_class(&dom, "period", &["disconnected"]),
+        model.periods.len()
+    );
+    assert!(dom.contains("id=\"failure\""));
+    assert!(dom.contains("expected one leader, got none"));
+    assert_eq!(stat(&dom, "mode"), "arrows");
+    assert_eq!(stat(&dom, "rpcs"), model.rpcs.list.len().to_string());
+    println!(
+        "3 peers: {} lanes, {} bands, {} RPC arrows ({} failed), {} checks",
+        model.peers,
+        model.bands.len(),
+        model.rpcs.list.len(),
+        failed,
+        model.checks.0
+    );
+
+    // The big 7-peer run: zoomed out, RPCs become ticks; zoomed in, arrows.
+    let (big, model) = write_page("big.html", &SampleConfig::seven_peers_big());
+    let started = std::time::Instant::now();
+    let dom = chromium(&["--dump-dom"], &format!("file://{}", big.display()));
+    println!(
+        "7 peers, 120 s ({} RPCs): loaded and rendered in {:?}",
+        model.rpcs.list.len(),
+        started.elapsed()
+    );
+    assert_eq!(count_class(&dom, "lane", &[]), 7);
+    assert_eq!(stat(&dom, "mode"), "ticks");
+    assert_eq!(count_class(&dom, "band", &[]), model.bands.len());
+    assert!(count_class(&dom, "rpc-ticks", &[]) >= 7);
+    let dom = chromium(
+        &["--dump-dom"],
+        &format!("file://{}#t=60000,60400", big.display()),
+    );
+    assert_eq!(stat(&dom, "mode"), "arrows");
+    let shown = model
+        .rpcs
+        .list
+        .iter()
+        .filter(|r| r.t_send <= 60400.0 && r.t_end.unwrap_or(f64::MAX) >= 60000.0)
+        .count();
+    assert!(shown > 0);
+    assert_eq!(count_class(&dom, "rpc", &[]), shown);
+
+    // The screenshot for the docs: the failing 7-peer run.
+    let (seven, _) = write_page("seven.html", &SampleConfig::seven_peers());
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let png = docs.join("timeline.png");
+    chromium(
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1600,900",
+        ],
+        &format!("file://{}", seven.display()),
+    );
+    assert!(std::fs::metadata(&png).unwrap().len() > 10_000);
+    println!("screenshot: {}", png.display());
+    let _ = std::fs::remove_dir_all(page.parent().unwrap());
+}
