@@ -63,14 +63,13 @@ pub mod chan;
 mod end;
 pub mod event;
 mod network;
-mod pool;
 pub mod rand;
 mod service;
 pub mod sync;
 pub mod thread;
 pub mod time;
+mod workers;
 
 pub use end::ClientEnd;
 pub use network::{DEAD_CHECK_PERIOD, Network};
-pub use pool::IDLE_LIFETIME;
 pub use service::{Server, Service};

@@ -4,7 +4,7 @@
 //! A request is sent by [`ClientEnd::call`](crate::ClientEnd::call), and its
 //! whole journey (delay, drop, handler, reply drop, reordering delay) runs on
 //! the caller's thread, which is blocked for the call anyway; the handler
-//! runs on a thread of its own (see [`crate::pool`]). Every rule below is
+//! runs on a thread of its own. Every rule below is
 //! one the Go lab's network applies, with the same numbers.
 //!
 //! This module must never hold its lock across a sleep or a handler, and
@@ -12,7 +12,6 @@
 //! every call fails at once and every thread the network started ends.
 
 use crate::chan::{self, RecvTimeoutError};
-use crate::pool::Pool;
 use crate::rand;
 use crate::service::Server;
 use crate::sync::Mutex;
@@ -42,7 +41,6 @@ pub(crate) struct NetState {
     stopped: chan::Receiver<()>,
     count: AtomicUsize,
     bytes: AtomicU64,
-    handlers: Pool,
 }
 
 struct Tables {
@@ -88,7 +86,6 @@ impl Network {
             stopped,
             count: AtomicUsize::new(0),
             bytes: AtomicU64::new(0),
-            handlers: Pool::new(),
         }))
     }
 
@@ -187,7 +184,6 @@ impl Network {
     /// breaks the cycle between a Raft and the ends it holds. Idempotent.
     pub fn cleanup(&self) {
         self.0.stop.lock().take();
-        self.0.handlers.shutdown();
         self.0.tables.lock().servers.clear();
     }
 
@@ -310,10 +306,10 @@ impl NetState {
         let (done, result) = chan::bounded(1);
         let handler_server = server.clone();
         let svc_meth_owned = svc_meth.to_string();
-        self.handlers.execute(Box::new(move || {
+        crate::thread::spawn("labrpc-handler", move || {
             let reply = handler_server.dispatch(&svc_meth_owned, &args);
             let _ = done.send(reply);
-        }));
+        });
         let reply = loop {
             match result.recv_timeout(DEAD_CHECK_PERIOD) {
                 Ok(reply) => break Ok(reply),

@@ -9,6 +9,12 @@
 //! owner with the thread's name and message, so that the test that owns it
 //! fails with that message. A panic is never swallowed.
 //!
+//! A spawned thread is a logical thread: it runs on an OS thread of an
+//! elastic pool (see `workers.rs`), which keeps finished OS threads a
+//! moment for the next spawn, because the network and the Raft start a
+//! thread per RPC. A logical thread has its own name, owner and panic
+//! report; it ends when its closure returns.
+//!
 //! Nothing outside this module may call `std::thread::spawn` (clippy
 //! enforces it): a deterministic scheduler will later run every thread here.
 
@@ -163,7 +169,7 @@ impl Drop for EnterGuard {
 
 /// A handle to wait for a thread started with [`spawn`].
 pub struct JoinHandle<T> {
-    inner: std::thread::JoinHandle<Result<T, String>>,
+    result: crossbeam_channel::Receiver<Result<T, String>>,
     name: String,
 }
 
@@ -171,15 +177,14 @@ impl<T> JoinHandle<T> {
     /// Waits for the thread to end. Returns its result, or the panic
     /// message if it panicked (the panic was already reported to its owner).
     pub fn join(self) -> Result<T, String> {
-        match self.inner.join() {
-            Ok(result) => result,
-            Err(payload) => Err(panic_message(payload.as_ref())),
-        }
+        self.result
+            .recv()
+            .unwrap_or_else(|_| Err(format!("thread '{}' vanished", self.name)))
     }
 
     /// True once the thread has ended.
     pub fn is_finished(&self) -> bool {
-        self.inner.is_finished()
+        !self.result.is_empty()
     }
 
     /// The thread's name.
@@ -203,27 +208,31 @@ where
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     owner.register(id, &name);
     let thread_name = name.clone();
-    let body = move || {
-        let _enter = owner.enter();
-        let result = catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-            let message = panic_message(payload.as_ref());
-            owner.fail(format!("panic on thread '{thread_name}': {message}"));
-            message
-        });
+    let (done, result) = crossbeam_channel::bounded(1);
+    crate::workers::execute(Box::new(move || {
+        let result = {
+            let _enter = owner.enter();
+            catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+                let message = panic_message(payload.as_ref());
+                owner.fail(format!("panic on thread '{thread_name}': {message}"));
+                message
+            })
+        };
         owner.unregister(id);
-        result
-    };
-    let inner = std::thread::Builder::new()
-        .name(name.clone())
-        .spawn(body)
-        .unwrap_or_else(|err| panic!("cannot start thread '{name}': {err}"));
-    JoinHandle { inner, name }
+        let _ = done.send(result);
+    }));
+    JoinHandle { result, name }
 }
 
 /// Number of threads started with [`spawn`] that are still running, in the
 /// whole process.
 pub fn live_count() -> usize {
     LIVE_TOTAL.load(Ordering::Relaxed)
+}
+
+/// Number of OS threads behind [`spawn`] now, busy or idle.
+pub fn os_threads() -> usize {
+    crate::workers::os_threads()
 }
 
 /// The text of a panic payload (`&str` or `String`; anything else is named

@@ -10,8 +10,13 @@ use crate::ApplyMsg;
 use crate::peer::Core;
 use labrpc::time::Duration;
 
-/// How long the applier waits for news before looking at `dead` again.
-const APPLIER_WAKEUP: Duration = Duration::from_millis(50);
+/// How long the applier waits for news before looking again (a safety
+/// net: commits and `kill` wake it at once).
+const APPLIER_WAKEUP: Duration = Duration::from_secs(1);
+
+/// How long one send on the apply channel waits before the applier looks
+/// at `dead` again.
+const SEND_PATIENCE: Duration = Duration::from_millis(50);
 
 impl Core {
     /// Runs until the peer is killed.
@@ -30,7 +35,7 @@ impl Core {
     /// applied and returns it (empty if woken for nothing).
     fn take_committed(&self) -> Vec<ApplyMsg> {
         let mut state = self.lock();
-        if state.last_applied >= state.commit_index {
+        if state.last_applied >= state.commit_index && !self.killed() {
             self.applier_wakeup.wait_for(&mut state, APPLIER_WAKEUP);
         }
         let mut batch = Vec::new();
@@ -59,7 +64,7 @@ impl Core {
             if self.killed() {
                 return false;
             }
-            match self.apply_ch.send_timeout(msg, APPLIER_WAKEUP) {
+            match self.apply_ch.send_timeout(msg, SEND_PATIENCE) {
                 Ok(()) => return true,
                 Err(labrpc::chan::SendTimeoutError::Timeout(back)) => msg = back,
                 Err(labrpc::chan::SendTimeoutError::Disconnected(_)) => return false,

@@ -15,8 +15,9 @@ use labrpc::sync::atomic::{AtomicBool, Ordering};
 use labrpc::sync::{Arc, Condvar, Mutex, MutexGuard};
 use labrpc::time::{self, Duration, now};
 
-/// How often the ticker wakes up to look at its deadlines.
-pub const TICK: Duration = Duration::from_millis(10);
+/// The longest the ticker sleeps before looking at its deadlines again
+/// (it sleeps until the next deadline when that comes sooner).
+pub const MAX_TICK: Duration = Duration::from_millis(100);
 
 /// What the peer's threads share.
 pub struct Core {
@@ -62,8 +63,11 @@ impl Core {
         self.state.lock()
     }
 
-    /// Stops every thread of this peer soon.
+    /// Stops every thread of this peer soon. The flag is set under the
+    /// lock so that the applier cannot miss the wake-up between looking
+    /// at the flag and waiting.
     pub fn kill(&self) {
+        let _state = self.lock();
         self.dead.store(true, Ordering::SeqCst);
         self.applier_wakeup.notify_all();
     }
@@ -78,14 +82,18 @@ impl Core {
     /// leader and granted no vote for an election timeout starts an
     /// election (§5.2).
     pub fn run_ticker(self: &Arc<Self>) {
+        let mut nap = MAX_TICK;
         while !self.killed() {
-            time::sleep(TICK);
+            time::sleep(nap);
             let mut state = self.lock();
-            let due = match state.role {
-                Role::Leader => now() >= state.heartbeat_due,
-                _ => now() >= state.election_deadline,
+            let deadline = match state.role {
+                Role::Leader => state.heartbeat_due,
+                _ => state.election_deadline,
             };
-            if !due {
+            let now = now();
+            if now < deadline {
+                // Not yet (the deadline may have moved while asleep).
+                nap = (deadline - now).min(MAX_TICK);
                 continue;
             }
             if state.is_leader() {
@@ -93,6 +101,10 @@ impl Core {
             } else {
                 self.start_election(&mut state);
             }
+            nap = MAX_TICK.min(match state.role {
+                Role::Leader => state.heartbeat_due - now,
+                _ => state.election_deadline - now,
+            });
         }
     }
 }

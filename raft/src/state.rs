@@ -153,6 +153,12 @@ impl State {
 
     fn set_role(&mut self, role: Role) {
         let changed = role.name() != self.role.name();
+        if self.role == Role::Leader && role == Role::Follower {
+            // A deposed leader's election timer has not run while it led:
+            // start it now, or it would stand for election at once and
+            // depose the leader it just learned of.
+            self.reset_election_timer("stepped down");
+        }
         self.role = role;
         if changed {
             event!(
