@@ -14,6 +14,7 @@ mod report;
 mod run;
 mod schedule;
 mod stats;
+mod views;
 
 use clap::{Args, Parser, Subcommand};
 use discover::Source;
@@ -38,6 +39,10 @@ enum Command {
     /// Run every matching test N times, P at once, each in a fresh process
     /// with its own seed.
     Stress(StressArgs),
+    /// Show an event log (LAB_LOG) with one column per peer.
+    Log(views::LogArgs),
+    /// Write an event log as a self-contained HTML timeline.
+    Timeline(views::TimelineArgs),
 }
 
 #[derive(Args)]
@@ -114,6 +119,8 @@ fn parse_parallel(text: &str) -> Result<Parallel, String> {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Stress(args) => stress(args),
+        Command::Log(args) => views::log(args),
+        Command::Timeline(args) => views::timeline(args),
     }
 }
 
@@ -228,6 +235,17 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
         } else {
             ""
         }
+    );
+    let worst = outcome
+        .results
+        .iter()
+        .filter_map(|r| r.worst_oversleep_ms)
+        .fold(0.0f64, f64::max);
+    println!(
+        "CPU {:.3} s per run; at most {} threads and {:.0} MiB in all runs at once; worst oversleep {worst:.0} ms",
+        outcome.cpu.as_secs_f64() / runs.max(1) as f64,
+        outcome.peak.threads,
+        outcome.peak.rss_kib as f64 / 1024.0
     );
     if let Some(path) = &args.json {
         let json = report::JsonReport {

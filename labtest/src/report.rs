@@ -156,6 +156,9 @@ pub fn failures(results: &[RunResult], suspect_oversleep_ms: f64, exe: Option<&P
         if let Some(events) = &r.events {
             out += &format!("    events: {}\n", events.display());
         }
+        if let Some(timeline) = &r.timeline {
+            out += &format!("    timeline: {}\n", timeline.display());
+        }
         out += &format!("    replay: {}\n", replay_command(r, exe));
     }
     out

@@ -75,6 +75,8 @@ pub struct RunResult {
     pub log: Option<PathBuf>,
     /// The kept event log of a failed run.
     pub events: Option<PathBuf>,
+    /// The HTML timeline of a failed run.
+    pub timeline: Option<PathBuf>,
 }
 
 /// A run in progress.
@@ -148,6 +150,11 @@ impl Running {
         }
     }
 
+    /// The run's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the run's whole process group and reaps it.
     pub fn kill(&mut self) {
         let pid = self.child.id() as libc::pid_t;
@@ -189,6 +196,17 @@ impl Running {
             let _ = fs::remove_file(&self.events);
             (None, None)
         };
+        let timeline = events.as_ref().and_then(|events| {
+            let html = events.with_extension("").with_extension("html");
+            let opts = labview::TimelineOptions {
+                test: labview::TestSelection::Named(self.case.name.clone()),
+                title: Some(format!("{} seed {}", self.case.name, self.seed)),
+                ..labview::TimelineOptions::default()
+            };
+            labview::write_timeline(events, &html, &opts)
+                .ok()
+                .map(|_| html)
+        });
         let _ = fs::remove_file(&self.record);
         RunResult {
             test: self.case.name.clone(),
@@ -201,6 +219,7 @@ impl Running {
             exit_code,
             log,
             events,
+            timeline,
         }
     }
 

@@ -42,7 +42,66 @@ pub struct Outcome {
     pub results: Vec<RunResult>,
     pub interrupted: bool,
     pub wall: Duration,
+    /// CPU time (user + system) of all runs together.
+    pub cpu: Duration,
+    /// The most threads and resident memory all running runs had at once.
+    pub peak: Load,
 }
+
+/// Threads and resident memory of the running runs, read from /proc.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Load {
+    pub threads: usize,
+    pub rss_kib: u64,
+}
+
+impl Load {
+    /// The sum over `pids` (processes that ended count nothing).
+    fn of(pids: impl Iterator<Item = u32>) -> Load {
+        let mut load = Load::default();
+        for pid in pids {
+            let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+                continue;
+            };
+            for line in status.lines() {
+                let number = || {
+                    line.split_whitespace()
+                        .nth(1)
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                if line.starts_with("Threads:") {
+                    load.threads += number() as usize;
+                } else if line.starts_with("VmRSS:") {
+                    load.rss_kib += number();
+                }
+            }
+        }
+        load
+    }
+
+    fn max(self, other: Load) -> Load {
+        Load {
+            threads: self.threads.max(other.threads),
+            rss_kib: self.rss_kib.max(other.rss_kib),
+        }
+    }
+}
+
+/// CPU time of this process's reaped children so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct we own; RUSAGE_CHILDREN is valid.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// How often the running runs' threads and memory are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// Set by Ctrl-C.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -122,6 +181,9 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
         },
     };
     let t0 = Instant::now();
+    let cpu0 = children_cpu();
+    let mut peak = Load::default();
+    let mut sampled = Instant::now();
     let mut next: u64 = 0;
     let mut running: Vec<Running> = Vec::new();
     let mut results: Vec<RunResult> = Vec::new();
@@ -163,6 +225,10 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
         if running.is_empty() && total.is_some_and(|t| next as usize >= t) {
             break;
         }
+        if sampled.elapsed() >= SAMPLE_EVERY {
+            sampled = Instant::now();
+            peak = peak.max(Load::of(running.iter().map(Running::pid)));
+        }
         progress.tick(results.len(), total, running.len(), auto.limit);
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -171,6 +237,8 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
         results,
         interrupted: INTERRUPTED.load(Ordering::SeqCst),
         wall: t0.elapsed(),
+        cpu: children_cpu().saturating_sub(cpu0),
+        peak,
     })
 }
 
