@@ -32,6 +32,8 @@ pub struct Source {
     pub bin: Option<PathBuf>,
     /// The workspace to build in (the current directory if None).
     pub workspace: Option<PathBuf>,
+    /// The cargo target dir for the build (cargo's default if None).
+    pub target_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +96,9 @@ fn build(source: &Source) -> Result<Vec<(String, PathBuf)>, String> {
     }
     if let Some(dir) = &source.workspace {
         cmd.current_dir(dir);
+    }
+    if let Some(dir) = &source.target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
     }
     eprintln!(
         "building the tests: cargo test --release --no-run -p {}",
@@ -196,6 +201,7 @@ mod tests {
             extra: false,
             bin: None,
             workspace: None,
+            target_dir: None,
         };
         assert!(wanted("raft_2a", &source));
         assert!(!wanted("raft_2a_extra", &source));

@@ -76,7 +76,13 @@ pub struct Grade {
 
 /// Grades the raft sources in `raft_src` (a `src` folder), working in
 /// `scratch`.
-pub fn grade_sources(name: &str, raft_src: &Path, notes: Vec<String>, scratch: &Path, s: &Settings) -> Grade {
+pub fn grade_sources(
+    name: &str,
+    raft_src: &Path,
+    notes: Vec<String>,
+    scratch: &Path,
+    s: &Settings,
+) -> Grade {
     let t0 = Instant::now();
     let mut grade = Grade {
         submission: name.to_string(),
@@ -135,8 +141,18 @@ pub fn grade_sources(name: &str, raft_src: &Path, notes: Vec<String>, scratch: &
         }
     };
     grade.tests = score_tests(&results, s);
-    grade.score = grade.tests.iter().filter(|t| !t.extra || s.extra_in_score).map(|t| t.score).sum();
-    grade.extra_score = grade.tests.iter().filter(|t| t.extra).map(|t| t.score).sum();
+    grade.score = grade
+        .tests
+        .iter()
+        .filter(|t| !t.extra || s.extra_in_score)
+        .map(|t| t.score)
+        .sum();
+    grade.extra_score = grade
+        .tests
+        .iter()
+        .filter(|t| t.extra)
+        .map(|t| t.score)
+        .sum();
     grade.results = results;
     grade.seconds = t0.elapsed().as_secs_f64();
     grade
@@ -160,21 +176,36 @@ fn prepare(raft_src: &Path, scratch: &Path, s: &Settings) -> Result<Vec<TestCase
     // CARGO_TARGET_DIR; set once per grading process, before any thread.
     let source = Source {
         package: "tests".into(),
-        targets: if s.extra { vec!["raft_2a".into(), "raft_2a_extra".into()] } else { vec!["raft_2a".into()] },
+        targets: if s.extra {
+            vec!["raft_2a".into(), "raft_2a_extra".into()]
+        } else {
+            vec!["raft_2a".into()]
+        },
         extra: s.extra,
         bin: None,
         workspace: Some(ws),
         target_dir: Some(s.target_dir.clone()),
     };
     let cases = discover::discover(&source).map_err(|e| first_errors(&e))?;
-    Ok(cases.into_iter().filter(|c| POINTS.iter().any(|(t, _, _)| *t == c.name)).collect())
+    Ok(cases
+        .into_iter()
+        .filter(|c| POINTS.iter().any(|(t, _, _)| *t == c.name))
+        .collect())
 }
 
 /// The compiler's first errors, without the noise.
 fn first_errors(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| l.starts_with("error")).unwrap_or(0);
-    lines[start..].iter().take(40).copied().collect::<Vec<_>>().join("\n")
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("error"))
+        .unwrap_or(0);
+    lines[start..]
+        .iter()
+        .take(40)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn score_tests(results: &[RunResult], s: &Settings) -> Vec<TestGrade> {
@@ -184,7 +215,10 @@ fn score_tests(results: &[RunResult], s: &Settings) -> Vec<TestGrade> {
         .map(|&(test, points, extra)| {
             let runs: Vec<&RunResult> = results.iter().filter(|r| r.test == test).collect();
             let passed = runs.iter().filter(|r| !r.verdict.is_failure()).count();
-            let first_failure = runs.iter().position(|r| r.verdict.is_failure()).map(|i| i + 1);
+            let first_failure = runs
+                .iter()
+                .position(|r| r.verdict.is_failure())
+                .map(|i| i + 1);
             let all = !runs.is_empty() && passed == runs.len();
             let mut output = format!("{passed} of {} runs passed", runs.len());
             if let Some(r) = runs.iter().find(|r| r.verdict.is_failure()) {

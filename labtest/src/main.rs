@@ -8,13 +8,19 @@
 // and the Raft; this tool manages OS processes and uses std directly.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+mod batch;
+mod catalog;
 mod discover;
+mod grade;
+mod grade_cli;
+mod handout;
 mod progress;
 mod report;
 mod run;
 mod schedule;
 mod stats;
 mod views;
+mod workspace;
 
 use clap::{Args, Parser, Subcommand};
 use discover::Source;
@@ -43,6 +49,15 @@ enum Command {
     Log(views::LogArgs),
     /// Write an event log as a self-contained HTML timeline.
     Timeline(views::TimelineArgs),
+    /// Write the student handout: the harness and a raft skeleton.
+    Handout(grade_cli::HandoutArgs),
+    /// Grade one submission (a raft crate folder or archive) against the
+    /// pristine harness.
+    Grade(grade_cli::GradeArgs),
+    /// Grade every submission in a folder; CSV and summary.
+    GradeBatch(grade_cli::BatchArgs),
+    /// Grade the reference and every bug of grading/bugs; print the table.
+    GradeCatalog(grade_cli::CatalogArgs),
 }
 
 #[derive(Args)]
@@ -121,6 +136,10 @@ fn main() -> ExitCode {
         Command::Stress(args) => stress(args),
         Command::Log(args) => views::log(args),
         Command::Timeline(args) => views::timeline(args),
+        Command::Handout(args) => grade_cli::handout(args),
+        Command::Grade(args) => grade_cli::grade(args),
+        Command::GradeBatch(args) => grade_cli::grade_batch(args),
+        Command::GradeCatalog(args) => grade_cli::grade_catalog(args),
     }
 }
 
@@ -131,6 +150,7 @@ fn stress(args: StressArgs) -> ExitCode {
         extra: args.extra,
         bin: args.bin.clone(),
         workspace: None,
+        target_dir: None,
     };
     let all = match discover::discover(&source) {
         Ok(all) => all,

@@ -101,6 +101,14 @@ impl Progress {
         }
     }
 
+    /// Prints a line about the session itself.
+    pub fn note(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Removes the bar before the summary.
     pub fn done(&self) {
         if let Some(bar) = &self.bar {

@@ -32,11 +32,17 @@ pub struct TestSummary {
 
 /// True if a failed run happened while its process woke late enough to
 /// lose an election on a correct Raft.
+/// A run that could not start a thread (the machine ran out of processes)
+/// is suspect too.
 pub fn is_suspect(result: &RunResult, suspect_oversleep_ms: f64) -> bool {
-    result.verdict.is_failure()
-        && result
-            .worst_oversleep_ms
-            .is_some_and(|ms| ms > suspect_oversleep_ms)
+    let late = result
+        .worst_oversleep_ms
+        .is_some_and(|ms| ms > suspect_oversleep_ms);
+    let starved = result
+        .failure
+        .as_deref()
+        .is_some_and(|f| f.contains("cannot start a thread"));
+    result.verdict.is_failure() && (late || starved)
 }
 
 /// Per-test figures, in the order tests first appear.

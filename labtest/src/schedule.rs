@@ -197,7 +197,20 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
         while !stop && running.len() < auto.limit && total.is_none_or(|t| (next as usize) < t) {
             let case = &plan.cases[next as usize % plan.cases.len()];
             let seed = run_seed(plan.master_seed, next);
-            running.push(Running::start(case, seed, &scratch, next, plan.timeout)?);
+            match Running::start(case, seed, &scratch, next, plan.timeout) {
+                Ok(run) => running.push(run),
+                // Out of processes or threads (the kernel's pid_max counts
+                // every thread): run fewer at once, try again later.
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock && !running.is_empty() => {
+                    let limit = (running.len() * 9 / 10).max(1);
+                    progress.note(&format!(
+                        "the machine refused a new process ({err}): {limit} runs at once from now on"
+                    ));
+                    auto.limit = limit;
+                    break;
+                }
+                Err(err) => return Err(err),
+            }
             next += 1;
         }
         // Collect the finished ones.

@@ -19,7 +19,10 @@ const HARNESS_CRATES: [&str; 3] = ["labcodec", "labrpc", "tests"];
 pub fn repo_root() -> Result<PathBuf, String> {
     let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
     loop {
-        if dir.join("Cargo.toml").is_file() && dir.join("labrpc").is_dir() && dir.join("grading").is_dir() {
+        if dir.join("Cargo.toml").is_file()
+            && dir.join("labrpc").is_dir()
+            && dir.join("grading").is_dir()
+        {
             return Ok(dir);
         }
         if !dir.pop() {
@@ -49,8 +52,13 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 /// The workspace manifest for a scratch workspace: ours, with `members`
 /// replaced.
 fn manifest_with_members(root: &Path, members: &[&str]) -> Result<String, String> {
-    let text = fs::read_to_string(root.join("Cargo.toml")).map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
-    let list = members.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ");
+    let text = fs::read_to_string(root.join("Cargo.toml"))
+        .map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
+    let list = members
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut out = String::new();
     let mut replaced = false;
     for line in text.lines() {
@@ -62,13 +70,22 @@ fn manifest_with_members(root: &Path, members: &[&str]) -> Result<String, String
             out.push('\n');
         }
     }
-    if replaced { Ok(out) } else { Err("the workspace Cargo.toml has no members line".into()) }
+    if replaced {
+        Ok(out)
+    } else {
+        Err("the workspace Cargo.toml has no members line".into())
+    }
 }
 
 /// Builds a workspace in `dest` with the pristine harness and the raft
 /// crate's sources from `raft_src` (a `src` folder). Returns notes on what
 /// was left out of the submission.
-pub fn assemble(root: &Path, dest: &Path, raft_src: &Path, extra_members: &[&str]) -> Result<Vec<String>, String> {
+pub fn assemble(
+    root: &Path,
+    dest: &Path,
+    raft_src: &Path,
+    extra_members: &[&str],
+) -> Result<Vec<String>, String> {
     let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
     if dest.exists() {
         fs::remove_dir_all(dest).map_err(|e| io("cannot clear the scratch workspace", e))?;
@@ -77,22 +94,34 @@ pub fn assemble(root: &Path, dest: &Path, raft_src: &Path, extra_members: &[&str
     let mut members: Vec<&str> = HARNESS_CRATES.to_vec();
     members.extend_from_slice(extra_members);
     for krate in &members {
-        copy_tree(&root.join(krate), &dest.join(krate)).map_err(|e| io(&format!("cannot copy {krate}"), e))?;
+        copy_tree(&root.join(krate), &dest.join(krate))
+            .map_err(|e| io(&format!("cannot copy {krate}"), e))?;
     }
     members.push("raft");
-    fs::write(dest.join("Cargo.toml"), manifest_with_members(root, &members)?).map_err(|e| io("cannot write Cargo.toml", e))?;
+    fs::write(
+        dest.join("Cargo.toml"),
+        manifest_with_members(root, &members)?,
+    )
+    .map_err(|e| io("cannot write Cargo.toml", e))?;
     for file in ["Cargo.lock", "clippy.toml"] {
         if root.join(file).is_file() {
-            fs::copy(root.join(file), dest.join(file)).map_err(|e| io(&format!("cannot copy {file}"), e))?;
+            fs::copy(root.join(file), dest.join(file))
+                .map_err(|e| io(&format!("cannot copy {file}"), e))?;
         }
     }
     let raft = dest.join("raft");
     copy_tree(raft_src, &raft.join("src")).map_err(|e| io("cannot copy the raft sources", e))?;
-    fs::copy(root.join("grading/handout/raft/Cargo.toml"), raft.join("Cargo.toml"))
-        .map_err(|e| io("cannot copy the handout's raft/Cargo.toml", e))?;
+    fs::copy(
+        root.join("grading/handout/raft/Cargo.toml"),
+        raft.join("Cargo.toml"),
+    )
+    .map_err(|e| io("cannot copy the handout's raft/Cargo.toml", e))?;
     // The persister belongs to the harness.
-    fs::copy(root.join("raft/src/persister.rs"), raft.join("src/persister.rs"))
-        .map_err(|e| io("cannot copy persister.rs", e))?;
+    fs::copy(
+        root.join("raft/src/persister.rs"),
+        raft.join("src/persister.rs"),
+    )
+    .map_err(|e| io("cannot copy persister.rs", e))?;
     Ok(Vec::new())
 }
 
@@ -100,7 +129,10 @@ pub fn assemble(root: &Path, dest: &Path, raft_src: &Path, extra_members: &[&str
 pub fn ignored_parts(submission: &Path) -> Vec<String> {
     let mut notes = Vec::new();
     if submission.join("build.rs").exists() {
-        notes.push("build.rs was ignored: submissions are built with the course's raft/Cargo.toml".to_string());
+        notes.push(
+            "build.rs was ignored: submissions are built with the course's raft/Cargo.toml"
+                .to_string(),
+        );
     }
     if submission.join("Cargo.toml").exists() {
         notes.push("the submission's Cargo.toml was replaced by the course's (extra dependencies are not available)".to_string());
@@ -108,7 +140,10 @@ pub fn ignored_parts(submission: &Path) -> Vec<String> {
     if let Ok(entries) = fs::read_dir(submission) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            if !matches!(name.as_str(), "src" | "Cargo.toml" | "build.rs" | "target" | "Cargo.lock") {
+            if !matches!(
+                name.as_str(),
+                "src" | "Cargo.toml" | "build.rs" | "target" | "Cargo.lock"
+            ) {
                 notes.push(format!("{name} was ignored (only src/ is graded)"));
             }
         }
@@ -133,11 +168,24 @@ pub fn unpack_submission(path: &Path, scratch: &Path) -> Result<PathBuf, String>
         let _ = fs::remove_dir_all(&dest);
         fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
         let status = if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-            Command::new("tar").arg("-xzf").arg(path).arg("-C").arg(&dest).status()
+            Command::new("tar")
+                .arg("-xzf")
+                .arg(path)
+                .arg("-C")
+                .arg(&dest)
+                .status()
         } else if name.ends_with(".zip") {
-            Command::new("unzip").arg("-q").arg(path).arg("-d").arg(&dest).status()
+            Command::new("unzip")
+                .arg("-q")
+                .arg(path)
+                .arg("-d")
+                .arg(&dest)
+                .status()
         } else {
-            return Err(format!("{} is neither a folder nor a .tar.gz/.zip", path.display()));
+            return Err(format!(
+                "{} is neither a folder nor a .tar.gz/.zip",
+                path.display()
+            ));
         };
         match status {
             Ok(s) if s.success() => dest,
@@ -145,20 +193,43 @@ pub fn unpack_submission(path: &Path, scratch: &Path) -> Result<PathBuf, String>
             Err(e) => return Err(format!("cannot unpack {}: {e}", path.display())),
         }
     };
-    find_crate(&root, 3).ok_or_else(|| format!("no raft crate (a folder with src/lib.rs) in {}", path.display()))
+    find_crate(&root, 3).ok_or_else(|| {
+        format!(
+            "no raft crate (a folder with src/lib.rs) in {}",
+            path.display()
+        )
+    })
 }
 
-/// The shallowest folder under `dir` with `src/lib.rs`.
+/// The shallowest folder under `dir` with `src/lib.rs`, preferring one
+/// whose manifest names the `raft` package (an archive may also hold other
+/// crates, such as an edited harness, which grading ignores).
 fn find_crate(dir: &Path, depth: usize) -> Option<PathBuf> {
-    if dir.join("src/lib.rs").is_file() {
+    find_raft_crate(dir, depth, true).or_else(|| find_raft_crate(dir, depth, false))
+}
+
+fn find_raft_crate(dir: &Path, depth: usize, named_raft: bool) -> Option<PathBuf> {
+    let is_raft = || {
+        fs::read_to_string(dir.join("Cargo.toml"))
+            .is_ok_and(|m| m.lines().any(|l| l.replace(' ', "") == "name=\"raft\""))
+            || dir.file_name().is_some_and(|n| n == "raft")
+    };
+    if dir.join("src/lib.rs").is_file() && (!named_raft || is_raft()) {
         return Some(dir.to_path_buf());
     }
     if depth == 0 {
         return None;
     }
-    let mut subdirs: Vec<PathBuf> = fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut subdirs: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     subdirs.sort();
-    subdirs.into_iter().find_map(|d| find_crate(&d, depth - 1))
+    subdirs
+        .into_iter()
+        .find_map(|d| find_raft_crate(&d, depth - 1, named_raft))
 }
 
 #[cfg(test)]
