@@ -60,28 +60,29 @@ pub fn entries(root: &Path, only: &[String]) -> Result<Vec<Bug>, String> {
     Ok(bugs)
 }
 
-/// Grades one entry: the reference sources with its patch applied.
-pub fn grade_bug(root: &Path, bug: &Bug, scratch: &Path, settings: &Settings) -> Grade {
+/// Grades one entry: the reference sources with its patch applied. Err if
+/// the patch no longer applies (the catalog needs mending, which is not a
+/// bug caught).
+pub fn grade_bug(
+    root: &Path,
+    bug: &Bug,
+    scratch: &Path,
+    settings: &Settings,
+) -> Result<Grade, String> {
     let src = scratch.join("crate");
     let _ = fs::remove_dir_all(&src);
-    let prepared = copy_tree(&root.join("raft/src"), &src.join("src"))
-        .map_err(|e| format!("cannot copy raft/src: {e}"))
-        .and_then(|()| match &bug.patch {
-            Some(patch) => apply(patch, &src),
-            None => Ok(()),
-        });
-    if let Err(err) = prepared {
-        let mut g = grade::grade_sources(
-            &bug.name,
-            Path::new("/nonexistent"),
-            vec![err.clone()],
-            scratch,
-            settings,
-        );
-        g.build_errors = Some(err);
-        return g;
+    copy_tree(&root.join("raft/src"), &src.join("src"))
+        .map_err(|e| format!("cannot copy raft/src: {e}"))?;
+    if let Some(patch) = &bug.patch {
+        apply(patch, &src)?;
     }
-    grade::grade_sources(&bug.name, &src.join("src"), Vec::new(), scratch, settings)
+    Ok(grade::grade_sources(
+        &bug.name,
+        &src.join("src"),
+        Vec::new(),
+        scratch,
+        settings,
+    ))
 }
 
 fn apply(patch: &Path, dir: &Path) -> Result<(), String> {
@@ -157,7 +158,14 @@ pub fn run(only: &[String], settings: &Settings) -> Result<String, String> {
     for (i, bug) in bugs.iter().enumerate() {
         eprintln!("[{}/{}] grading {}", i + 1, bugs.len(), bug.name);
         let scratch = root.join("target/labtest/catalog").join(&bug.name);
-        let g = grade_bug(&root, bug, &scratch, settings);
+        let g = match grade_bug(&root, bug, &scratch, settings) {
+            Ok(g) => g,
+            Err(err) => {
+                eprintln!("{err}");
+                problems.push(err);
+                continue;
+            }
+        };
         let row = row(bug, &g);
         eprintln!("{row}");
         table += &row;
