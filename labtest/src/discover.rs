@@ -106,6 +106,10 @@ fn build(source: &Source) -> Result<Vec<(String, PathBuf)>, String> {
     );
     let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
+        let rendered = compiler_errors(&String::from_utf8_lossy(&out.stdout));
+        if !rendered.is_empty() {
+            return Err(format!("the build failed:\n{rendered}"));
+        }
         let stderr = String::from_utf8_lossy(&out.stderr);
         let errors: Vec<&str> = stderr
             .lines()
@@ -146,6 +150,19 @@ fn wanted(target: &str, source: &Source) -> bool {
         return source.targets.iter().any(|t| t == target);
     }
     target.starts_with("raft_") && (source.extra || !target.ends_with("_extra"))
+}
+
+/// The compiler's own rendering of the errors in cargo's JSON messages
+/// (the first five).
+fn compiler_errors(stdout: &str) -> String {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
+        .filter_map(|m| m["message"]["rendered"].as_str().map(str::to_string))
+        .take(5)
+        .collect::<Vec<_>>()
+        .join("")
 }
 
 /// The tests a binary lists with `--list` (lines `name: test`).
