@@ -1,16 +1,26 @@
 # The lab's commands. `make test-2a` is the main job; `make test` is what CI runs.
 CARGO ?= cargo
+LABTEST = $(CARGO) run --release -q -p labtest --
 N ?= 20
 P ?= 8
+K ?= 5
+OUT ?= handout
+SUBMISSION ?=
+SUBMISSIONS ?=
 
-.PHONY: test-2a test fmt-check clippy test-all bench-labrpc stress-2a
+.PHONY: test-2a test-2a-extra test fmt-check clippy test-all test-browser bench-labrpc \
+	stress-2a handout grade grade-all grade-catalog
 
 ## The three 2A tests, release build, in Go's order, one at a time.
 test-2a:
 	$(CARGO) test --release -p tests --test raft_2a
 
+## Our extra 2A tests (heartbeat rate, stable leader).
+test-2a-extra:
+	$(CARGO) test --release -p tests --test raft_2a_extra
+
 ## Every test of the workspace, plus the fmt and clippy checks (CI runs this).
-test: fmt-check clippy test-all
+test: fmt-check clippy test-all test-browser
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -21,10 +31,36 @@ clippy:
 test-all:
 	$(CARGO) test --workspace --release
 
+## The HTML timeline in headless Chromium (skipped, with a note, without chromium).
+test-browser:
+	@if command -v $${LAB_CHROMIUM:-chromium} >/dev/null 2>&1; then \
+		LAB_BROWSER_TEST=1 $(CARGO) test --release -p labview --test browser -- --nocapture; \
+	else \
+		echo "test-browser skipped: no chromium (apt-get install chromium)"; \
+	fi
+
 ## labrpc throughput: 100,000 calls sequential and from 100 clients.
 bench-labrpc:
 	$(CARGO) run --release -p labrpc --example bench
 
-## Run each 2A test N times, P at once, with the stress runner.
+## Run each 2A test N times, P at once (P=auto follows the machine's load).
 stress-2a:
-	$(CARGO) run --release -q -p labtest -- stress 2a -n $(N) -p $(P)
+	$(LABTEST) stress 2a -n $(N) -p $(P)
+
+## The student tree: harness, raft skeleton, student README.
+handout:
+	$(LABTEST) handout --out $(OUT)
+
+## Grade one submission (a raft crate folder, .tar.gz or .zip), K runs per test.
+grade:
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/raft"; exit 2; }
+	$(LABTEST) grade $(SUBMISSION) -k $(K) -p $(P)
+
+## Grade every submission in a folder: results.json each, scores.csv, summary.
+grade-all:
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-all SUBMISSIONS=dir"; exit 2; }
+	$(LABTEST) grade-batch $(SUBMISSIONS) -k $(K) -p $(P)
+
+## Grade the reference and every bug in grading/bugs: which tests catch which bug.
+grade-catalog:
+	$(LABTEST) grade-catalog -k 3 -p 12

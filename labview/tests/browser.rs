@@ -153,8 +153,47 @@ fn timeline_renders_in_chromium() {
     assert!(shown > 0);
     assert_eq!(count_class(&dom, "rpc", &[]), shown);
 
-    // The screenshot for the docs: the failing 7-peer run.
-    let (seven, _) = write_page("seven.html", &SampleConfig::seven_peers());
+    // A real failing run: the reference Raft with the catalog bug
+    // `forgets-to-clear-vote` (grading/bugs), many_elections_2a, as the
+    // stress runner kept it. Every RPC's sender is known (end_created).
+    let real = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/forgets-to-clear-vote.many_elections_2a.events.jsonl");
+    let events = labview::read_log(&real).unwrap().events;
+    let model = Model::build(&events, &TestSelection::default()).unwrap();
+    let real_page = scratch("real.html");
+    std::fs::write(
+        &real_page,
+        render_timeline(&events, &TimelineOptions::default()),
+    )
+    .unwrap();
+    let dom = chromium(&["--dump-dom"], &format!("file://{}", real_page.display()));
+    assert!(
+        dom.contains("data-rendered=\"1\""),
+        "the script did not run"
+    );
+    assert_eq!(count_class(&dom, "lane", &[]), 7);
+    assert_eq!(count_class(&dom, "band", &[]), model.bands.len());
+    assert!(
+        count_class(&dom, "band", &["leader"]) > 0,
+        "no leader band in a real run"
+    );
+    assert!(
+        model.rpcs.list.iter().all(|r| r.from.is_some()),
+        "an RPC without a sender"
+    );
+    assert_eq!(stat(&dom, "rpcs"), model.rpcs.list.len().to_string());
+    assert!(count_class(&dom, "period", &["disconnected"]) > 0);
+    assert!(count_class(&dom, "check", &["failed"]) >= 1);
+    assert!(dom.contains("id=\"failure\""));
+    assert!(dom.contains("expected one leader, got none"));
+    println!(
+        "real run: {} bands, {} RPCs, {} disconnected periods",
+        model.bands.len(),
+        model.rpcs.list.len(),
+        model.periods.len()
+    );
+
+    // The screenshot for the docs: that real failing run.
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
     std::fs::create_dir_all(&docs).unwrap();
     let png = docs.join("timeline.png");
@@ -163,7 +202,7 @@ fn timeline_renders_in_chromium() {
             &format!("--screenshot={}", png.display()),
             "--window-size=1600,900",
         ],
-        &format!("file://{}", seven.display()),
+        &format!("file://{}", real_page.display()),
     );
     assert!(std::fs::metadata(&png).unwrap().len() > 10_000);
     println!("screenshot: {}", png.display());
