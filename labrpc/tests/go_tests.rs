@@ -3,25 +3,20 @@
 
 mod junk;
 
-use junk::{JunkArgs, JunkReply, JunkServer};
+use junk::{JunkArgs, JunkReply, JunkServer, end_to, serve_junk};
 use labrpc::chan;
 use labrpc::sync::Arc;
 use labrpc::sync::atomic::{AtomicUsize, Ordering};
 use labrpc::thread;
 use labrpc::time::{self, Duration};
-use labrpc::{ClientEnd, Network, Server};
+use labrpc::{ClientEnd, Network};
 
 /// A network with one junk server called `server` and one enabled end
 /// called `end` connected to it.
 fn junk_network(server: &str, end: &str) -> (Network, Arc<JunkServer>, ClientEnd) {
     let net = Network::new();
-    let js = Arc::new(JunkServer::default());
-    let srv = Server::new();
-    srv.add_service(js.service());
-    net.add_server(server, srv);
-    let e = net.make_end(end);
-    net.connect(end, server);
-    net.enable(end, true);
+    let js = serve_junk(&net, server);
+    let e = end_to(&net, end, server);
     (net, js, e)
 }
 
@@ -119,10 +114,7 @@ fn bytes() {
 #[test]
 fn concurrent_many() {
     let net = Network::new();
-    let js = Arc::new(JunkServer::default());
-    let srv = Server::new();
-    srv.add_service(js.service());
-    net.add_server(1000, srv);
+    serve_junk(&net, 1000);
     let (tx, rx) = chan::unbounded();
     let nclients = 20;
     let nrpcs = 10;
@@ -130,9 +122,7 @@ fn concurrent_many() {
         let net = net.clone();
         let tx = tx.clone();
         thread::spawn(format!("client-{ii}"), move || {
-            let e = net.make_end(ii.to_string());
-            net.connect(&ii.to_string(), 1000);
-            net.enable(&ii.to_string(), true);
+            let e = end_to(&net, &ii.to_string(), 1000);
             let mut n = 0;
             for j in 0..nrpcs {
                 let arg = (ii * 100 + j) as i64;
@@ -169,19 +159,14 @@ fn concurrent_many() {
 fn unreliable() {
     let net = Network::new();
     net.set_reliable(false);
-    let js = Arc::new(JunkServer::default());
-    let srv = Server::new();
-    srv.add_service(js.service());
-    net.add_server(1000, srv);
+    serve_junk(&net, 1000);
     let (tx, rx) = chan::unbounded();
     let nclients = 300;
     for ii in 0..nclients {
         let net = net.clone();
         let tx = tx.clone();
         thread::spawn(format!("client-{ii}"), move || {
-            let e = net.make_end(ii.to_string());
-            net.connect(&ii.to_string(), 1000);
-            net.enable(&ii.to_string(), true);
+            let e = end_to(&net, &ii.to_string(), 1000);
             let arg = (ii * 100) as i64;
             let reply: Option<String> = e.call("JunkServer.Handler2", &arg);
             if let Some(reply) = &reply {

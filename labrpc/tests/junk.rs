@@ -1,8 +1,8 @@
 //! The Go lab's `JunkServer` fixture, shared by the labrpc tests.
 
-use labrpc::Service;
 use labrpc::sync::{Arc, Mutex};
 use labrpc::time::{self, Duration};
+use labrpc::{ClientEnd, Network, Server, Service};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -54,4 +54,21 @@ impl JunkServer {
         });
         svc
     }
+}
+
+/// Adds a junk server called `name` to `net`.
+pub fn serve_junk(net: &Network, name: impl ToString) -> Arc<JunkServer> {
+    let js = Arc::new(JunkServer::default());
+    let srv = Server::new();
+    srv.add_service(js.service());
+    net.add_server(name, srv);
+    js
+}
+
+/// A new enabled end called `end`, connected to the server `server`.
+pub fn end_to(net: &Network, end: &str, server: impl ToString) -> ClientEnd {
+    let e = net.make_end(end);
+    net.connect(end, server);
+    net.enable(end, true);
+    e
 }

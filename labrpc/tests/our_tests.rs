@@ -4,27 +4,11 @@
 
 mod junk;
 
-use junk::JunkServer;
+use junk::{end_to, serve_junk};
 use labrpc::chan;
-use labrpc::sync::Arc;
 use labrpc::thread::{self, Owner};
 use labrpc::time::{self, Duration};
-use labrpc::{ClientEnd, Network, Server, Service};
-
-fn add_junk(net: &Network, server: &str) -> Arc<JunkServer> {
-    let js = Arc::new(JunkServer::default());
-    let srv = Server::new();
-    srv.add_service(js.service());
-    net.add_server(server, srv);
-    js
-}
-
-fn end_to(net: &Network, end: &str, server: &str) -> ClientEnd {
-    let e = net.make_end(end);
-    net.connect(end, server);
-    net.enable(end, true);
-    e
-}
+use labrpc::{Network, Server, Service};
 
 /// A service whose `Sleep` handler sleeps for the given milliseconds.
 fn sleepy_server(net: &Network, name: &str) {
@@ -42,7 +26,7 @@ fn sleepy_server(net: &Network, name: &str) {
 fn slow_handler_does_not_delay_another_server() {
     let net = Network::new();
     sleepy_server(&net, "slow");
-    add_junk(&net, "fast");
+    serve_junk(&net, "fast");
     let slow = end_to(&net, "to-slow", "slow");
     let fast = end_to(&net, "to-fast", "fast");
     let (tx, rx) = chan::unbounded();
@@ -89,7 +73,7 @@ fn no_thread_outlives_cleanup() {
     let _in = owner.enter();
     let net = Network::new();
     net.set_long_delays(true);
-    add_junk(&net, "s");
+    serve_junk(&net, "s");
     let live = end_to(&net, "live", "s");
     // Leave idle handler threads in the pool.
     for i in 0..20i64 {
@@ -146,7 +130,7 @@ fn unknown_service_or_method_fails_loudly() {
     let owner = Owner::new("unknown_service_or_method_fails_loudly");
     let _in = owner.enter();
     let net = Network::new();
-    add_junk(&net, "s");
+    serve_junk(&net, "s");
     let e = end_to(&net, "e", "s");
     let r: Option<u64> = e.call("Raft.RequestVote", &1u64);
     assert_eq!(r, None);
@@ -172,7 +156,7 @@ fn unknown_service_or_method_fails_loudly() {
 #[test]
 fn counters_sit_where_go_puts_them() {
     let net = Network::new();
-    add_junk(&net, "s");
+    serve_junk(&net, "s");
     let e = end_to(&net, "e", "s");
     let r: Option<String> = e.call("JunkServer.Handler2", &5i64);
     let (req, rep) = (
@@ -223,7 +207,7 @@ fn within_four_sigma(n: usize, trials: usize, p: f64) -> bool {
 fn unreliable_drop_rates_match_go() {
     let net = Network::new();
     net.set_reliable(false);
-    add_junk(&net, "s");
+    serve_junk(&net, "s");
     let clients = 100;
     let per_client: i64 = 100;
     let (tx, rx) = chan::unbounded();
@@ -260,7 +244,7 @@ fn unreliable_drop_rates_match_go() {
 #[test]
 fn disabled_end_fails_within_go_delays() {
     let net = Network::new();
-    add_junk(&net, "s");
+    serve_junk(&net, "s");
     let e = end_to(&net, "e", "s");
     net.enable("e", false);
     let t0 = time::now();
