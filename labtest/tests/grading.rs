@@ -253,3 +253,46 @@ fn the_handout_builds_and_its_tests_fail_without_hanging() {
         t0.elapsed()
     );
 }
+
+#[test]
+fn a_batch_grades_every_submission_and_survives_broken_ones() {
+    let dir = scratch("batch");
+    let subs = dir.join("subs");
+    fs::create_dir_all(&subs).unwrap();
+    let good = submission(&dir.join("a"), |lib| lib);
+    fs::rename(&good, subs.join("alice")).unwrap();
+    let bad = submission(&dir.join("b"), |lib| lib + "\nthis is not rust\n");
+    fs::rename(&bad, subs.join("bob")).unwrap();
+    fs::write(subs.join("carol.tar.gz"), "not an archive").unwrap();
+    let out_dir = dir.join("out");
+    let out = labtest(&[
+        "grade-batch",
+        subs.to_str().unwrap(),
+        "-k",
+        "1",
+        "-p",
+        "3",
+        "--quiet",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let csv = fs::read_to_string(out_dir.join("scores.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert!(rows[1].starts_with("alice,15,15,true,5,5,5,"), "{csv}");
+    assert!(rows[2].starts_with("bob,0,15,false,"), "{csv}");
+    assert!(rows[3].starts_with("carol,0,15,false,"), "{csv}");
+    assert!(
+        text(&out).contains("3 submissions, mean score 5.0/15"),
+        "{}",
+        text(&out)
+    );
+    for name in ["alice", "bob", "carol"] {
+        let json: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(out_dir.join(name).join("results.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(json["score"].is_number(), "{name}: {json}");
+    }
+}
