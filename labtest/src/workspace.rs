@@ -111,11 +111,13 @@ pub fn assemble(
     }
     let raft = dest.join("raft");
     copy_tree(raft_src, &raft.join("src")).map_err(|e| io("cannot copy the raft sources", e))?;
-    fs::copy(
-        root.join("grading/handout/raft/Cargo.toml"),
+    let manifest = fs::read_to_string(root.join("grading/handout/raft/Cargo.toml"))
+        .map_err(|e| io("cannot read the handout's raft/Cargo.toml", e))?;
+    fs::write(
         raft.join("Cargo.toml"),
+        with_unique_version(&manifest, dest),
     )
-    .map_err(|e| io("cannot copy the handout's raft/Cargo.toml", e))?;
+    .map_err(|e| io("cannot write raft/Cargo.toml", e))?;
     // The persister belongs to the harness.
     fs::copy(
         root.join("raft/src/persister.rs"),
@@ -123,6 +125,32 @@ pub fn assemble(
     )
     .map_err(|e| io("cannot copy persister.rs", e))?;
     Ok(Vec::new())
+}
+
+/// The raft manifest with a version unique to the workspace at `dest`.
+///
+/// Scratch workspaces share one cargo target dir (the dependencies build
+/// once), and cargo names a workspace crate's artifacts by name and
+/// version, not by path: two submissions built at once would overwrite each
+/// other's test binaries, and one could be graded with the other's code. A
+/// version of its own gives each submission's `raft` (and so its `tests`
+/// binaries) artifacts of its own; the pristine crates stay shared.
+fn with_unique_version(manifest: &str, dest: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dest.hash(&mut hasher);
+    let tag = format!("-g{:016x}", hasher.finish());
+    manifest
+        .lines()
+        .map(|line| match line.strip_prefix("version = \"") {
+            Some(rest) if !rest.contains('-') => {
+                format!("version = \"{}{tag}\"", rest.trim_end_matches('"'))
+            }
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 /// What a submission holds besides `src/`, which grading ignores.
@@ -235,6 +263,18 @@ fn find_raft_crate(dir: &Path, depth: usize, named_raft: bool) -> Option<PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_workspace_gets_its_own_raft_version() {
+        let manifest =
+            "[package]\nname = \"raft\"\nversion = \"0.1.0\"\nedition.workspace = true\n";
+        let a = with_unique_version(manifest, Path::new("/x/a"));
+        let b = with_unique_version(manifest, Path::new("/x/b"));
+        assert_ne!(a, b);
+        assert!(a.contains("version = \"0.1.0-g"), "{a}");
+        assert!(a.contains("name = \"raft\"") && a.contains("edition.workspace = true"));
+        assert_eq!(a, with_unique_version(manifest, Path::new("/x/a")));
+    }
 
     #[test]
     fn finds_the_crate_inside_wrappers() {
