@@ -12,6 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// One grade at a time: a grade's builds would otherwise starve another
+/// grade's runs of CPU on a 2-core machine, and a correct Raft could lose an
+/// election to that.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -80,6 +91,7 @@ fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) 
 
 #[test]
 fn the_reference_gets_full_marks_and_a_valid_results_json() {
+    let _serial = serial();
     let dir = scratch("reference");
     let sub = submission(&dir, |lib| lib);
     let (out, json) = grade(&sub, &dir.join("out"), &[]);
@@ -96,6 +108,7 @@ fn the_reference_gets_full_marks_and_a_valid_results_json() {
 
 #[test]
 fn a_submission_that_does_not_build_scores_zero_with_errors() {
+    let _serial = serial();
     let dir = scratch("broken-build");
     let sub = submission(&dir, |lib| {
         lib + "\nfn oops() -> u32 { \"not a number\" }\n"
@@ -115,6 +128,7 @@ fn a_submission_that_does_not_build_scores_zero_with_errors() {
 
 #[test]
 fn a_hanging_submission_scores_zero_within_the_timeout() {
+    let _serial = serial();
     let dir = scratch("hang");
     let sub = submission(&dir, |lib| {
         lib.replace(
@@ -146,6 +160,7 @@ fn a_hanging_submission_scores_zero_within_the_timeout() {
 
 #[test]
 fn an_edited_harness_or_build_script_gains_nothing() {
+    let _serial = serial();
     let dir = scratch("cheat");
     // A submission that never elects, shipped with an edited copy of the
     // harness that would pass anything, a build script and a manifest with
@@ -203,6 +218,7 @@ fn an_edited_harness_or_build_script_gains_nothing() {
 
 #[test]
 fn the_handout_builds_and_its_tests_fail_without_hanging() {
+    let _serial = serial();
     let dir = scratch("handout");
     let tree = dir.join("lab");
     let out = labtest(&["handout", "--out", tree.to_str().unwrap()]);
@@ -256,6 +272,7 @@ fn the_handout_builds_and_its_tests_fail_without_hanging() {
 
 #[test]
 fn a_batch_grades_every_submission_and_survives_broken_ones() {
+    let _serial = serial();
     let dir = scratch("batch");
     let subs = dir.join("subs");
     fs::create_dir_all(&subs).unwrap();
