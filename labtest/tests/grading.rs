@@ -7,6 +7,10 @@
 // Drives OS processes; outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+mod common;
+
+use common::{assert_contains, scratch, text};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -30,27 +34,12 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("labtest-grading-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn labtest(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_labtest"))
         .args(args)
         .current_dir(repo())
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// A copy of the reference raft crate, changed by `edit` (on lib.rs).
@@ -92,7 +81,7 @@ fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) 
 #[test]
 fn the_reference_gets_full_marks_and_a_valid_results_json() {
     let _serial = serial();
-    let dir = scratch("reference");
+    let dir = scratch("grading", "reference");
     let sub = submission(&dir, |lib| lib);
     let (out, json) = grade(&sub, &dir.join("out"), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -109,7 +98,7 @@ fn the_reference_gets_full_marks_and_a_valid_results_json() {
 #[test]
 fn a_submission_that_does_not_build_scores_zero_with_errors() {
     let _serial = serial();
-    let dir = scratch("broken-build");
+    let dir = scratch("grading", "broken-build");
     let sub = submission(&dir, |lib| {
         lib + "\nfn oops() -> u32 { \"not a number\" }\n"
     });
@@ -129,7 +118,7 @@ fn a_submission_that_does_not_build_scores_zero_with_errors() {
 #[test]
 fn a_hanging_submission_scores_zero_within_the_timeout() {
     let _serial = serial();
-    let dir = scratch("hang");
+    let dir = scratch("grading", "hang");
     let sub = submission(&dir, |lib| {
         lib.replace(
             "let state = self.core.lock();\n        (state.current_term, state.is_leader())",
@@ -145,11 +134,7 @@ fn a_hanging_submission_scores_zero_within_the_timeout() {
     let t0 = Instant::now();
     let (out, json) = grade(&sub, &dir.join("out"), &["--timeout", "15"]);
     assert_eq!(json["score"], 0.0, "{}", text(&out));
-    assert!(
-        text(&out).contains("test took longer than"),
-        "{}",
-        text(&out)
-    );
+    assert_contains(&out, "test took longer than");
     // Build plus three 15 s runs at once, with room for a slow machine.
     assert!(
         t0.elapsed() < Duration::from_secs(240),
@@ -161,7 +146,7 @@ fn a_hanging_submission_scores_zero_within_the_timeout() {
 #[test]
 fn an_edited_harness_or_build_script_gains_nothing() {
     let _serial = serial();
-    let dir = scratch("cheat");
+    let dir = scratch("grading", "cheat");
     // A submission that never elects, shipped with an edited copy of the
     // harness that would pass anything, a build script and a manifest with
     // an extra dependency, as a .tar.gz.
@@ -199,27 +184,15 @@ fn an_edited_harness_or_build_script_gains_nothing() {
     assert!(status.success());
     let (out, json) = grade(&archive, &dir.join("out"), &[]);
     assert_eq!(json["score"], 0.0, "{}", text(&out));
-    assert!(
-        text(&out).contains("expected one leader, got none"),
-        "{}",
-        text(&out)
-    );
-    assert!(
-        text(&out).contains("build.rs was ignored"),
-        "{}",
-        text(&out)
-    );
-    assert!(
-        text(&out).contains("Cargo.toml was replaced"),
-        "{}",
-        text(&out)
-    );
+    assert_contains(&out, "expected one leader, got none");
+    assert_contains(&out, "build.rs was ignored");
+    assert_contains(&out, "Cargo.toml was replaced");
 }
 
 #[test]
 fn the_handout_builds_and_its_tests_fail_without_hanging() {
     let _serial = serial();
-    let dir = scratch("handout");
+    let dir = scratch("grading", "handout");
     let tree = dir.join("lab");
     let out = labtest(&["handout", "--out", tree.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -258,11 +231,7 @@ fn the_handout_builds_and_its_tests_fail_without_hanging() {
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(101), "{}", text(&run));
-    assert!(
-        text(&run).contains("expected one leader, got none"),
-        "{}",
-        text(&run)
-    );
+    assert_contains(&run, "expected one leader, got none");
     assert!(
         t0.elapsed() < Duration::from_secs(300),
         "{:?}",
@@ -273,7 +242,7 @@ fn the_handout_builds_and_its_tests_fail_without_hanging() {
 #[test]
 fn a_batch_grades_every_submission_and_survives_broken_ones() {
     let _serial = serial();
-    let dir = scratch("batch");
+    let dir = scratch("grading", "batch");
     let subs = dir.join("subs");
     fs::create_dir_all(&subs).unwrap();
     let good = submission(&dir.join("a"), |lib| lib);
@@ -300,11 +269,7 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
     assert!(rows[1].starts_with("alice,15,15,true,5,5,5,"), "{csv}");
     assert!(rows[2].starts_with("bob,0,15,false,"), "{csv}");
     assert!(rows[3].starts_with("carol,0,15,false,"), "{csv}");
-    assert!(
-        text(&out).contains("3 submissions, mean score 5.0/15"),
-        "{}",
-        text(&out)
-    );
+    assert_contains(&out, "3 submissions, mean score 5.0/15");
     for name in ["alice", "bob", "carol"] {
         let json: serde_json::Value = serde_json::from_str(
             &fs::read_to_string(out_dir.join(name).join("results.json")).unwrap(),

@@ -4,16 +4,13 @@
 // Drives OS processes; outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+mod common;
+
+use common::{assert_contains, scratch, text};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("labtest-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn stress(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_labtest"))
@@ -27,21 +24,13 @@ fn stress(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
 fn all_passing_exits_zero() {
-    let dir = scratch("pass");
+    let dir = scratch("stress", "pass");
     let out = stress(&dir, &["pass", "-n", "5", "-p", "5"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("5 passed, 0 failed"), "{}", text(&out));
@@ -49,7 +38,7 @@ fn all_passing_exits_zero() {
 
 #[test]
 fn failures_are_counted_per_seed_and_reported() {
-    let dir = scratch("flaky");
+    let dir = scratch("stress", "flaky");
     let (j, x) = (dir.join("r.json"), dir.join("r.xml"));
     let out = stress(
         &dir,
@@ -111,7 +100,7 @@ fn failures_are_counted_per_seed_and_reported() {
 
 #[test]
 fn a_hang_is_killed_with_its_process_group_at_the_timeout() {
-    let dir = scratch("hang");
+    let dir = scratch("stress", "hang");
     let j = dir.join("r.json");
     let t0 = Instant::now();
     let out = stress(
@@ -140,7 +129,7 @@ fn a_hang_is_killed_with_its_process_group_at_the_timeout() {
 
 #[test]
 fn crashes_and_missing_verdicts_fail() {
-    let dir = scratch("crash");
+    let dir = scratch("stress", "crash");
     let j = dir.join("r.json");
     let out = stress(
         &dir,
@@ -179,7 +168,7 @@ fn crashes_and_missing_verdicts_fail() {
 
 #[test]
 fn until_fail_stops_at_the_first_failure() {
-    let dir = scratch("until");
+    let dir = scratch("stress", "until");
     let j = dir.join("r.json");
     let out = stress(
         &dir,
@@ -203,7 +192,7 @@ fn until_fail_stops_at_the_first_failure() {
 
 #[test]
 fn the_same_master_seed_gives_the_same_seeds() {
-    let dir = scratch("seeds");
+    let dir = scratch("stress", "seeds");
     let seeds = |name: &str| {
         let j = dir.join(name);
         let out = stress(
@@ -235,24 +224,16 @@ fn the_same_master_seed_gives_the_same_seeds() {
 
 #[test]
 fn overloaded_failures_are_flagged_suspect() {
-    let dir = scratch("late");
+    let dir = scratch("stress", "late");
     let out = stress(&dir, &["late", "-n", "2"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out).contains("suspect: woke 500 ms late"),
-        "{}",
-        text(&out)
-    );
-    assert!(
-        text(&out).contains("(2 suspect: overloaded machine)"),
-        "{}",
-        text(&out)
-    );
+    assert_contains(&out, "suspect: woke 500 ms late");
+    assert_contains(&out, "(2 suspect: overloaded machine)");
 }
 
 #[test]
 fn bad_usage_exits_two() {
-    let dir = scratch("usage");
+    let dir = scratch("stress", "usage");
     let out = stress(&dir, &["no_such_test"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no test matches"), "{}", text(&out));
