@@ -58,9 +58,11 @@ impl Core {
     }
 
     /// Hands `msg` to the service; false if the peer was killed first or
-    /// nobody will ever receive it.
+    /// nobody will ever receive it. Each attempt holds the apply gate, so
+    /// `kill` can wait for it to end (see `Core::kill`).
     fn deliver(&self, mut msg: ApplyMsg) -> bool {
         loop {
+            let _gate = self.apply_gate.lock();
             if self.killed() {
                 return false;
             }

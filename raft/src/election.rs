@@ -36,10 +36,13 @@ impl Core {
     }
 
     /// Counts a vote. A reply from an older election, or arriving after
-    /// this peer stopped being that election's candidate, counts for
-    /// nothing.
+    /// this peer stopped being that election's candidate or died, counts
+    /// for nothing.
     fn handle_vote_reply(self: &Arc<Self>, args: &RequestVoteArgs, reply: RequestVoteReply) {
         let mut state = self.lock();
+        if self.killed() {
+            return;
+        }
         // §5.1: a newer term in a response makes this peer a follower.
         if state.observe_term(reply.term) {
             state.persist(&self.persister);

@@ -33,6 +33,9 @@ pub struct Core {
     pub state: Mutex<State>,
     /// Wakes the applier when commit_index moves (or the peer dies).
     pub applier_wakeup: Condvar,
+    /// Held by the applier while it hands a message to the service; `kill`
+    /// takes it once, so that no send completes after `kill` returns.
+    pub apply_gate: Mutex<()>,
     /// Set by `kill`.
     dead: AtomicBool,
 }
@@ -54,6 +57,7 @@ impl Core {
             apply_ch,
             state: Mutex::new(state),
             applier_wakeup: Condvar::new(),
+            apply_gate: Mutex::new(()),
             dead: AtomicBool::new(false),
         }
     }
@@ -65,11 +69,16 @@ impl Core {
 
     /// Stops every thread of this peer soon. The flag is set under the
     /// lock so that the applier cannot miss the wake-up between looking
-    /// at the flag and waiting.
+    /// at the flag and waiting. Then waits out a send on the apply channel
+    /// already under way (at most `SEND_PATIENCE`): the applier looks at
+    /// the flag, under the gate, before every send.
     pub fn kill(&self) {
-        let _state = self.lock();
-        self.dead.store(true, Ordering::SeqCst);
-        self.applier_wakeup.notify_all();
+        {
+            let _state = self.lock();
+            self.dead.store(true, Ordering::SeqCst);
+            self.applier_wakeup.notify_all();
+        }
+        drop(self.apply_gate.lock());
     }
 
     /// True once killed.

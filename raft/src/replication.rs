@@ -4,13 +4,25 @@
 //! Each AppendEntries call runs on a thread of its own; the peer's lock is
 //! never held across one. Heartbeats are AppendEntries calls carrying
 //! whatever entries the follower still lacks (often none).
+//!
+//! At most one call per follower is out at a time, unless it has been out
+//! longer than [`APPEND_CALL_PATIENCE`]: a call to an unreachable peer can
+//! take 7 s to fail, and a new one every heartbeat would only pile up
+//! threads and RPCs. Calls to the other followers never wait for it.
 
 use crate::peer::Core;
 use crate::rpc::{AppendEntriesArgs, AppendEntriesReply};
 use crate::state::{HEARTBEAT_INTERVAL, Role, State};
 use labrpc::sync::{Arc, MutexGuard};
 use labrpc::thread;
-use labrpc::time::now;
+use labrpc::time::{Duration, Instant, now};
+
+/// How long an unanswered AppendEntries to a follower holds back the next
+/// one. Long enough that an unreachable follower costs a few RPCs a second
+/// instead of one per heartbeat; short enough that a follower whose reply
+/// is merely late, or that was just reconnected, hears from the leader
+/// again well before its election timeout runs out twice.
+pub const APPEND_CALL_PATIENCE: Duration = Duration::from_millis(300);
 
 impl Core {
     /// Sends one round of AppendEntries to every other peer and schedules
@@ -21,21 +33,68 @@ impl Core {
             let args = append_entries_for(state, peer);
             let core = self.clone();
             thread::spawn(format!("raft-{}-append-{peer}", self.me), move || {
-                if let Some(reply) = core.peers[peer].call("Raft.AppendEntries", &args) {
-                    core.handle_append_reply(peer, &args, reply);
-                }
+                core.call_append_entries(peer, args);
             });
         }
     }
 
+    /// Sends `peer` what it lacks at once, on a thread of its own, without
+    /// waiting for the next heartbeat.
+    fn resend_append_entries(self: &Arc<Self>, state: &State, peer: usize) {
+        let args = append_entries_for(state, peer);
+        let core = self.clone();
+        thread::spawn(format!("raft-{}-append-{peer}", self.me), move || {
+            core.call_append_entries(peer, args);
+        });
+    }
+
+    /// One AppendEntries call to `peer` and the handling of its answer, on
+    /// the calling thread (never with the lock held across the call).
+    /// Skipped if the peer is dead, no longer the leader of `args.term`, or
+    /// an earlier call to `peer` is still out (see the module doc).
+    fn call_append_entries(self: &Arc<Self>, peer: usize, args: AppendEntriesArgs) {
+        let Some(sent) = self.claim_append_call(peer, args.term) else {
+            return;
+        };
+        let reply = self.peers[peer].call("Raft.AppendEntries", &args);
+        let mut state = self.lock();
+        if state.append_in_flight[peer] == Some(sent) {
+            state.append_in_flight[peer] = None;
+        }
+        if let Some(reply) = reply {
+            self.handle_append_reply(&mut state, peer, &args, reply);
+        }
+    }
+
+    /// Marks a call to `peer` as out and returns when it was sent, or None
+    /// if it must not be sent now.
+    fn claim_append_call(&self, peer: usize, term: u64) -> Option<Instant> {
+        let mut state = self.lock();
+        if self.killed() || !state.is_leader() || state.current_term != term {
+            return None;
+        }
+        let now = now();
+        if let Some(sent) = state.append_in_flight[peer]
+            && now - sent < APPEND_CALL_PATIENCE
+        {
+            return None;
+        }
+        state.append_in_flight[peer] = Some(now);
+        Some(now)
+    }
+
     /// Updates next_index/match_index from a follower's answer (§5.3).
+    /// A dead peer ignores answers.
     fn handle_append_reply(
-        &self,
+        self: &Arc<Self>,
+        state: &mut MutexGuard<'_, State>,
         peer: usize,
         args: &AppendEntriesArgs,
         reply: AppendEntriesReply,
     ) {
-        let mut state = self.lock();
+        if self.killed() {
+            return;
+        }
         // §5.1: a newer term in a response makes this peer a follower.
         if state.observe_term(reply.term) {
             state.persist(&self.persister);
@@ -51,12 +110,15 @@ impl Core {
             if matched > state.match_index[peer] {
                 state.match_index[peer] = matched;
                 state.next_index[peer] = matched + 1;
-                self.advance_commit_index(&mut state);
+                self.advance_commit_index(state);
             }
-        } else if state.next_index[peer] == args.prev_log_index + 1 {
+        } else if state.next_index[peer] == args.prev_log_index + 1 && args.prev_log_index >= 1 {
             // "If AppendEntries fails because of log inconsistency:
-            // decrement nextIndex and retry" (at the next heartbeat).
-            state.next_index[peer] = args.prev_log_index.max(1);
+            // decrement nextIndex and retry" (§5.3). Only for the answer to
+            // the latest attempt, so that late answers decrement once; the
+            // retries stop at the sentinel, which always matches.
+            state.next_index[peer] = args.prev_log_index;
+            self.resend_append_entries(state, peer);
         }
     }
 

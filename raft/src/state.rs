@@ -64,6 +64,9 @@ pub struct State {
     pub next_index: Vec<u64>,
     /// For each server, index of the highest entry known replicated on it.
     pub match_index: Vec<u64>,
+    /// For each server, when the AppendEntries call now out to it was sent
+    /// (None when none is out); see `replication`.
+    pub append_in_flight: Vec<Option<Instant>>,
 
     /// Follower, candidate or leader.
     pub role: Role,
@@ -86,6 +89,7 @@ impl State {
             last_applied: 0,
             next_index: vec![1; peer_count],
             match_index: vec![0; peer_count],
+            append_in_flight: vec![None; peer_count],
             role: Role::Follower,
             election_deadline: now() + rand::millis(ELECTION_TIMEOUT_MS),
             heartbeat_due: now(),
