@@ -4,46 +4,61 @@
 //! The harness (`tests`) and the grader build a `raft` crate against this
 //! API and nothing else; a student's crate must keep every signature.
 //!
+//! - [`Raft`] is a cheap handle (an `Arc` inside) and must be
+//!   `Send + Sync + 'static`: the harness shares it between threads.
 //! - [`Raft::make`]`(peers, me, persister, apply_ch)` creates peer `me` of
 //!   `peers` (`peers[me]` is its own end), restores what `persister` saved
-//!   (empty means a fresh start), starts its background threads and returns
-//!   at once.
+//!   with `read_raft_state()` (empty means a fresh start), starts its
+//!   background threads and returns at once.
 //! - [`Raft::get_state`] returns `(current_term, is_leader)`.
 //! - [`Raft::start`]`(command)` asks the leader to agree on `command` (bytes
-//!   the service encoded with labcodec) and returns at once with
-//!   `(index, term, is_leader)`: the index the command will have if it is
-//!   ever committed; a peer that is not the leader returns `is_leader`
-//!   false.
-//! - Each committed command is sent once, in index order, on `apply_ch` as
-//!   an [`ApplyMsg`] with `command_valid` set.
-//! - [`Raft::kill`] stops the peer: every thread it started ends soon, and
-//!   it sends nothing more on `apply_ch`. The harness fails a test that
-//!   leaves threads running after it.
+//!   the service encoded with labcodec) and returns at once, without waiting
+//!   for agreement, with `(index, term, is_leader)`: the index the command
+//!   will have if it is ever committed. A peer that is not the leader
+//!   appends nothing and returns `is_leader` false (its index is
+//!   meaningless).
+//! - Each committed command is sent once, in index order with no gaps, on
+//!   `apply_ch` as an [`ApplyMsg`] with `command_valid` set and
+//!   `command_index` its log index (the first command has index 1).
+//! - [`Raft::kill`] stops the peer: every thread it started ends soon
+//!   (within about a second), and once `kill` has returned it sends nothing
+//!   more on `apply_ch`. The harness fails a test that leaves threads
+//!   running after it killed the peers and cleaned up the network.
 //! - [`Raft::snapshot`]`(index, snapshot)`: the service has saved a
 //!   snapshot of everything up to `index` (lab 2D; a no-op before).
 //! - [`Raft::service`] returns the labrpc service `"Raft"` whose handlers
 //!   the other peers call as `"Raft.RequestVote"` and
-//!   `"Raft.AppendEntries"`.
-//! - [`Persister`] keeps what must survive a crash; the harness owns its
-//!   code.
+//!   `"Raft.AppendEntries"`; each handler is a closure holding a clone of
+//!   the peer's shared state.
+//! - [`Persister`] keeps what must survive a crash; save with
+//!   `persister.save(state, persister.read_snapshot())` whenever the
+//!   persistent state changes, before answering an RPC or sending one. The
+//!   harness owns its code.
 //!
 //! # Rules a Raft must follow
 //! - Every sleep, clock read, thread, lock, channel and random draw goes
 //!   through `labrpc::{time, thread, sync, chan, rand}`: a run can then be
 //!   replayed from its `LAB_SEED`, and a deterministic scheduler can later
-//!   run it in virtual time. clippy rejects the std ones.
+//!   run it in virtual time. clippy rejects the std ones. Name every
+//!   thread.
 //! - Never hold the lock while calling a peer (a call to an unreachable
 //!   peer takes up to 7 s to fail) or while sending on `apply_ch` (a
-//!   rendezvous channel: the send waits for the receiver).
-//! - At most ten heartbeats a second; a new leader within five seconds of a
-//!   failure.
+//!   rendezvous channel of capacity 0: the send waits for the receiver).
+//! - At most ten heartbeats a second to each follower; a new leader within
+//!   five seconds of a failure.
 //!
 //! # The reference Raft
 //! Follows Figure 2 of the extended Raft paper field by field: `state`
-//! holds the fields and role transitions, `election` the RequestVote side,
+//! holds the fields and role transitions (and persists them), `peer` the
+//! shared core and the ticker, `election` the RequestVote side,
 //! `replication` AppendEntries and the commit rule, `apply` the applier,
 //! `log` the log with its sentinel, `rpc` the messages. Its events (role,
 //! term, votes, timer resets) go to the `LAB_LOG` event log.
+//!
+//! Timing: election timeouts drawn from 300..600 ms, heartbeats every
+//! 150 ms, the ticker sleeping until its next deadline (at most 100 ms at a
+//! time), and at most one AppendEntries out per follower unless it has been
+//! out 300 ms.
 
 mod apply;
 mod election;
@@ -87,6 +102,12 @@ pub struct ApplyMsg {
 pub struct Raft {
     core: Arc<Core>,
 }
+
+// The harness shares a Raft between threads: keep it Send + Sync + 'static.
+const _: () = {
+    const fn assert_shareable<T: Send + Sync + 'static>() {}
+    assert_shareable::<Raft>();
+};
 
 impl Raft {
     /// Creates peer `me` of `peers`, restored from `persister`, and starts

@@ -28,6 +28,17 @@ const AGREEMENT_LIMIT: Duration = Duration::from_secs(5);
 /// How often the checks sample the peers' states.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
 
+/// A stretch with no failures, during which the RPC rate is measured.
+const QUIET_WINDOW: Duration = Duration::from_secs(2);
+
+/// The lab's limit on heartbeats to each follower.
+const MAX_HEARTBEATS_PER_SECOND: usize = 10;
+
+/// A test still running after this has hung (a Raft call that blocks,
+/// such as `get_state` behind a lock held across an RPC): the watchdog
+/// ends the process with a message.
+const TEST_LIMIT: Duration = Duration::from_secs(30);
+
 /// How long the threads have to end after kill and cleanup.
 const THREADS_END_LIMIT: Duration = Duration::from_secs(3);
 
@@ -43,12 +54,29 @@ struct Cluster {
     applied: Arc<Mutex<Vec<Vec<ApplyMsg>>>>,
     /// The leader seen in each term (election safety: at most one).
     leaders_by_term: BTreeMap<u64, usize>,
+    /// Dropping it stops the watchdog.
+    watchdog: chan::Sender<()>,
+}
+
+/// Starts a thread that ends the process if the test named `name` has not
+/// dropped the returned sender within TEST_LIMIT.
+fn start_watchdog(name: &str) -> chan::Sender<()> {
+    let (alive, watched) = chan::bounded::<()>(0);
+    let name = name.to_string();
+    thread::spawn(format!("test-watchdog-{name}"), move || {
+        if let Err(chan::RecvTimeoutError::Timeout) = watched.recv_timeout(TEST_LIMIT) {
+            eprintln!("test {name} still running after {TEST_LIMIT:?}: it hangs (a blocked lock?)");
+            std::process::exit(101);
+        }
+    });
+    alive
 }
 
 impl Cluster {
     /// Starts three connected peers under `owner`, which the calling test
     /// has entered.
     fn new(owner: Owner) -> Cluster {
+        let watchdog = start_watchdog(owner.name());
         let net = Network::new();
         net.set_long_delays(true);
         let end_names: Vec<Vec<String>> = (0..PEERS)
@@ -90,6 +118,7 @@ impl Cluster {
             connected: vec![true; PEERS],
             applied,
             leaders_by_term: BTreeMap::new(),
+            watchdog,
         }
     }
 
@@ -197,8 +226,13 @@ impl Cluster {
             rf.kill();
         }
         self.net.cleanup();
-        let Cluster { owner, rafts, .. } = self;
-        drop(rafts);
+        let Cluster {
+            owner,
+            rafts,
+            watchdog,
+            ..
+        } = self;
+        drop((rafts, watchdog));
         if let Err(left) = owner.wait_threads_ended(THREADS_END_LIMIT) {
             panic!("threads still running {THREADS_END_LIMIT:?} after kill and cleanup: {left:?}");
         }
@@ -224,8 +258,16 @@ fn one_leader_then_a_new_one_after_the_leader_is_cut_off() {
 
     let (leader1, term1) = cluster.wait_for_one_leader(0);
     assert!(term1 >= 1, "leader {leader1} in term {term1}");
-    // With no failures the leader stays, and nobody else leads.
-    cluster.watch(Duration::from_secs(1));
+    // With no failures the leader stays, nobody else leads, and the
+    // leader sends at most ten heartbeats a second to each follower.
+    let rpcs_before = cluster.net.total_count();
+    cluster.watch(QUIET_WINDOW);
+    let rpcs = cluster.net.total_count() - rpcs_before;
+    let limit = MAX_HEARTBEATS_PER_SECOND * (PEERS - 1) * QUIET_WINDOW.as_secs() as usize;
+    assert!(
+        rpcs <= limit,
+        "{rpcs} RPCs in {QUIET_WINDOW:?} with a stable leader; at most {limit} allowed"
+    );
     let (again, term_again) = cluster.wait_for_one_leader(0);
     assert_eq!(
         (again, term_again),
