@@ -142,7 +142,7 @@ pub fn grade(args: GradeArgs) -> ExitCode {
     let settings = args.run.settings(&root, false);
     let g = batch::grade_path(&args.submission, &out.join("scratch"), &settings);
     print!("{}", grade::table(&g));
-    let failures = report::failures(&g.results, f64::INFINITY, None);
+    let failures = report::failures(&g.results, f64::INFINITY, None, "tests");
     if !failures.is_empty() {
         println!("\n{failures}");
     }

@@ -225,7 +225,7 @@ fn stress(args: StressArgs) -> ExitCode {
 fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -> ExitCode {
     let summaries = report::summarize(&outcome.results, args.suspect_oversleep);
     let exe = args.bin.as_deref();
-    let failures = report::failures(&outcome.results, args.suspect_oversleep, exe);
+    let failures = report::failures(&outcome.results, args.suspect_oversleep, exe, &args.package);
     if !failures.is_empty() {
         println!("\n{failures}");
     }

@@ -94,8 +94,14 @@ impl Progress {
         } else if !self.quiet && self.last_plain.elapsed() >= PLAIN_EVERY {
             self.last_plain = Instant::now();
             let of = total.map(|t| format!("/{t}")).unwrap_or_default();
+            let eta = match total {
+                Some(t) if rate > 0.0 => {
+                    format!("  ETA {:.0} s", t.saturating_sub(done) as f64 / rate * 60.0)
+                }
+                _ => String::new(),
+            };
             eprintln!(
-                "[{:>5.0}s] {done}{of} runs  {msg}",
+                "[{:>5.0}s] {done}{of} runs  {msg}{eta}",
                 self.started.elapsed().as_secs_f64()
             );
         }

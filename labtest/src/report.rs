@@ -116,8 +116,9 @@ pub fn table(summaries: &[TestSummary]) -> String {
     out
 }
 
-/// How to replay one run.
-pub fn replay_command(result: &RunResult, exe: Option<&Path>) -> String {
+/// How to replay one run: the given binary if the runner was given one,
+/// else cargo with the lab tests' `package`.
+pub fn replay_command(result: &RunResult, exe: Option<&Path>, package: &str) -> String {
     match exe {
         Some(exe) => format!(
             "LAB_SEED={} {} {} --exact",
@@ -126,14 +127,19 @@ pub fn replay_command(result: &RunResult, exe: Option<&Path>) -> String {
             result.test
         ),
         None => format!(
-            "LAB_SEED={} cargo test --release -p tests --test {} -- {} --exact",
+            "LAB_SEED={} cargo test --release -p {package} --test {} -- {} --exact",
             result.seed, result.target, result.test
         ),
     }
 }
 
 /// The failed runs, each with its verdict, message, log and replay command.
-pub fn failures(results: &[RunResult], suspect_oversleep_ms: f64, exe: Option<&Path>) -> String {
+pub fn failures(
+    results: &[RunResult],
+    suspect_oversleep_ms: f64,
+    exe: Option<&Path>,
+    package: &str,
+) -> String {
     let mut out = String::new();
     for r in results.iter().filter(|r| r.verdict.is_failure()) {
         let suspect = if is_suspect(r, suspect_oversleep_ms) {
@@ -165,7 +171,7 @@ pub fn failures(results: &[RunResult], suspect_oversleep_ms: f64, exe: Option<&P
         if let Some(timeline) = &r.timeline {
             out += &format!("    timeline: {}\n", timeline.display());
         }
-        out += &format!("    replay: {}\n", replay_command(r, exe));
+        out += &format!("    replay: {}\n", replay_command(r, exe, package));
     }
     out
 }

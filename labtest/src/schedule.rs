@@ -209,7 +209,14 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
                     auto.limit = limit;
                     break;
                 }
-                Err(err) => return Err(err),
+                Err(err) => {
+                    // Never leave runs behind: kill the ones started.
+                    for run in running.drain(..) {
+                        let _ = run.interrupt(&plan.out);
+                    }
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    return Err(err);
+                }
             }
             next += 1;
         }

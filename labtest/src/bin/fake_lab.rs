@@ -70,8 +70,15 @@ fn main() {
                 .arg("600")
                 .spawn()
                 .unwrap();
+            // Every hang's grandchild, one pid a line, for the tests to
+            // check that none survives.
             if let Ok(path) = std::env::var("FAKE_PID_FILE") {
-                std::fs::write(path, child.id().to_string()).unwrap();
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .unwrap();
+                writeln!(f, "{}", child.id()).unwrap();
             }
             loop {
                 std::thread::sleep(Duration::from_secs(1));
