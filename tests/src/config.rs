@@ -50,6 +50,7 @@ impl<R: Peer> Config<R> {
     /// with long delays (and unreliable if asked); `snapshot` picks the
     /// applier that snapshots every 10 entries (lab 2D).
     pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Config<R> {
+        warn_once_if_one_cpu();
         let net = Network::new();
         net.set_reliable(!unreliable);
         net.set_long_delays(true);
@@ -276,7 +277,7 @@ impl<R: Peer> Config<R> {
     pub fn check_timeout(&self) {
         let limit = crate::runner::test_limit();
         if self.start.elapsed() > limit {
-            fatal(format!("test took longer than {} seconds", limit.as_secs()));
+            fatal(crate::runner::timeout_message(limit));
         }
     }
 
@@ -300,6 +301,17 @@ impl<R: Peer> Config<R> {
         }
         self.net.cleanup();
     }
+}
+
+/// Go's warning, printed once per process: with one CPU, threads rarely
+/// interleave, which hides locking bugs.
+fn warn_once_if_one_cpu() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            println!("warning: only one CPU, which may conceal locking bugs");
+        }
+    });
 }
 
 impl<R: Peer> Drop for Config<R> {

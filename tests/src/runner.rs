@@ -44,6 +44,11 @@ pub fn test_limit() -> Duration {
         .map_or(crate::config::TEST_LIMIT, Duration::from_secs_f64)
 }
 
+/// Go's message for a test past its limit, with the limit in force.
+pub fn timeout_message(limit: Duration) -> String {
+    format!("test took longer than {} seconds", limit.as_secs_f64())
+}
+
 /// What the command line asked for.
 #[derive(Debug, Default, PartialEq)]
 pub struct Options {
@@ -103,6 +108,32 @@ pub struct Verdict {
     pub step: String,
     pub stats: Option<Stats>,
     pub seconds: f64,
+    /// How late a sleeping thread woke, at worst, during the test.
+    pub worst_oversleep: Duration,
+    /// The test is stuck (past its limit, or not stopping after a
+    /// background failure): its threads cannot be stopped, so the process
+    /// must end once the verdict is reported.
+    pub stuck: bool,
+}
+
+impl Verdict {
+    /// The line `LAB_RESULT_FILE` gets for this verdict.
+    pub fn record(&self, seed: u64) -> ResultRecord<'_> {
+        let stats = self.stats.clone().unwrap_or_default();
+        ResultRecord {
+            test: self.name,
+            passed: self.failure.is_none(),
+            seconds: self.seconds,
+            peers: stats.peers,
+            rpcs: stats.rpcs,
+            bytes: stats.bytes,
+            commands: stats.commands,
+            seed,
+            worst_oversleep_ms: self.worst_oversleep.as_secs_f64() * 1000.0,
+            failure: self.failure.as_deref(),
+            step: self.failure.as_ref().map(|_| self.step.clone()),
+        }
+    }
 }
 
 /// Runs the binary's tests as the command line asks, prints Go's lines and
@@ -112,31 +143,18 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = match parse_args(&args) {
         Ok(opts) => opts,
-        Err(err) => {
-            if !err.is_empty() {
-                eprintln!("error: {err}");
-            }
-            eprintln!("usage: {binary} [FILTER...] [--exact] [--list]");
-            eprintln!(
-                "tests: {}",
-                tests.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
-            );
-            std::process::exit(2);
-        }
+        Err(err) => usage_error(binary, tests, &err),
     };
     let selected = select(tests, &opts);
     if opts.list {
-        for t in &selected {
-            println!("{}: test", t.name);
-        }
-        println!("\n{} tests, 0 benchmarks", selected.len());
+        print_list(&selected);
         std::process::exit(0);
     }
     if selected.is_empty() {
         println!(
             "no test matches {:?}; the tests are: {}",
             opts.filters,
-            tests.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            names(tests)
         );
     }
     install_panic_hook();
@@ -145,19 +163,48 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
     if let Some(path) = labrpc::event::path() {
         println!("event log: {path}");
     }
-    let t0 = time::now();
     let mut tally = Tally {
         ran: 0,
         failed: 0,
         filtered: tests.len() - selected.len(),
-        t0,
+        t0: time::now(),
     };
     for test in &selected {
-        let verdict = run_one(binary, test, seed, &tally);
+        let verdict = run_test(test);
+        print_and_record(binary, &verdict, seed);
         tally.ran += 1;
         tally.failed += usize::from(verdict.failure.is_some());
+        if verdict.stuck {
+            println!("(a thread of the test is stuck: ending the process)");
+            finish(&tally);
+        }
     }
     finish(&tally)
+}
+
+/// Prints the usage and exits with status 2.
+fn usage_error(binary: &str, tests: &[LabTest], err: &str) -> ! {
+    if !err.is_empty() {
+        eprintln!("error: {err}");
+    }
+    eprintln!(
+        "usage: {binary} [FILTER...] [--exact] [--list] [--nocapture] [--test-threads N] [-q]"
+    );
+    eprintln!("tests: {}", names(tests));
+    std::process::exit(2)
+}
+
+/// The tests' names, comma-separated.
+fn names(tests: &[LabTest]) -> String {
+    tests.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+}
+
+/// cargo's `--list` output.
+fn print_list(tests: &[&LabTest]) {
+    for t in tests {
+        println!("{}: test", t.name);
+    }
+    println!("\n{} tests, 0 benchmarks", tests.len());
 }
 
 /// Tests run so far, and when the run began.
@@ -192,41 +239,32 @@ fn finish(tally: &Tally) -> ! {
     std::process::exit(if failed == 0 { 0 } else { EXIT_FAILED })
 }
 
-/// Runs one test to its verdict, prints it and records it.
-fn run_one(binary: &str, test: &LabTest, seed: u64, tally: &Tally) -> Verdict {
+/// Runs one test to its verdict on its own thread under a fresh owner.
+/// A stuck verdict (see [`Verdict::stuck`]) leaves threads running: the
+/// caller must end the process after reporting it.
+pub fn run_test(test: &LabTest) -> Verdict {
     let owner = Owner::new(test.name);
     time::reset_oversleep();
     labrpc::event::begin_test(test.name);
     step("starting");
     let t0 = time::now();
-    let (done_tx, done_rx) = chan::bounded(1);
-    let body = test.body;
-    {
-        let _in = owner.enter();
-        thread::spawn(format!("test-{}", test.name), move || {
-            let outcome =
-                catch_unwind(AssertUnwindSafe(body)).map_err(|p| failure_text(p.as_ref()));
-            let _ = done_tx.send(outcome);
-        });
-    }
-    let limit = test_limit();
-    let mut failure = match wait_for_test(&owner, &done_rx, t0, limit) {
+    let done = start_test_thread(&owner, test);
+    let verdict = |failure: Option<String>, step: String, stats: Option<Stats>| Verdict {
+        name: test.name,
+        stuck: false,
+        failure,
+        step,
+        stats,
+        seconds: t0.elapsed().as_secs_f64(),
+        worst_oversleep: time::worst_oversleep(),
+    };
+    let mut failure = match wait_for_test(&owner, &done, t0, test_limit()) {
         Ok(outcome) => outcome.err().or_else(|| owner.failure()),
         Err(stuck) => {
-            let verdict = Verdict {
-                name: test.name,
-                failure: Some(stuck),
-                step: failure_step(),
-                stats: None,
-                seconds: t0.elapsed().as_secs_f64(),
+            return Verdict {
+                stuck: true,
+                ..verdict(Some(stuck), failure_step(), None)
             };
-            print_and_record(binary, &verdict, seed);
-            println!("(a thread of the test is stuck: ending the process)");
-            finish(&Tally {
-                ran: tally.ran + 1,
-                failed: tally.failed + 1,
-                ..*tally
-            });
         }
     };
     let mut where_failed = failure_step();
@@ -238,19 +276,31 @@ fn run_one(binary: &str, test: &LabTest, seed: u64, tally: &Tally) -> Verdict {
         }
         failure = Some(failure.map_or(leak.clone(), |f| format!("{f}\n    {leak}")));
     }
+    if failure.is_none()
+        && let Some(late) = owner.failure()
+    {
+        // A thread failed while the test was being cleaned up.
+        failure = Some(late);
+        where_failed = failure_step();
+    }
     let stats = report::take_stats();
     if failure.is_none() && stats.is_none() {
         failure = Some("the test ended without calling end()".to_string());
     }
-    let verdict = Verdict {
-        name: test.name,
-        failure,
-        step: where_failed,
-        stats,
-        seconds: t0.elapsed().as_secs_f64(),
-    };
-    print_and_record(binary, &verdict, seed);
-    verdict
+    verdict(failure, where_failed, stats)
+}
+
+/// Starts the test's body on a thread owned by `owner`; the receiver gets
+/// its outcome (the failure text if it panicked).
+fn start_test_thread(owner: &Owner, test: &LabTest) -> chan::Receiver<Result<(), String>> {
+    let (done_tx, done_rx) = chan::bounded(1);
+    let body = test.body;
+    let _in = owner.enter();
+    thread::spawn(format!("test-{}", test.name), move || {
+        let outcome = catch_unwind(AssertUnwindSafe(body)).map_err(|p| failure_text(p.as_ref()));
+        let _ = done_tx.send(outcome);
+    });
+    done_rx
 }
 
 /// Waits for the test's thread. Err with the failure when the test is
@@ -271,10 +321,7 @@ fn wait_for_test(
             Err(RecvTimeoutError::Timeout) => {}
         }
         if t0.elapsed() > limit {
-            return Err(format!(
-                "test took longer than {} seconds",
-                limit.as_secs_f64()
-            ));
+            return Err(timeout_message(limit));
         }
         if let Some(failure) = owner.failure() {
             let since = *failed_at.get_or_insert_with(time::now);
@@ -302,20 +349,7 @@ fn print_and_record(binary: &str, verdict: &Verdict, seed: u64) {
         passed = verdict.failure.is_none(),
         failure = verdict.failure.as_deref()
     );
-    let stats = verdict.stats.clone().unwrap_or_default();
-    report::write_record(&ResultRecord {
-        test: verdict.name,
-        passed: verdict.failure.is_none(),
-        seconds: verdict.seconds,
-        peers: stats.peers,
-        rpcs: stats.rpcs,
-        bytes: stats.bytes,
-        commands: stats.commands,
-        seed,
-        worst_oversleep_ms: time::worst_oversleep().as_secs_f64() * 1000.0,
-        failure: verdict.failure.as_deref(),
-        step: verdict.failure.as_ref().map(|_| verdict.step.clone()),
-    });
+    report::write_record(&verdict.record(seed));
     let _ = std::io::stdout().flush();
 }
 

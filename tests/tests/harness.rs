@@ -193,3 +193,50 @@ fn unknown_broken_kind_and_bad_flags_are_usage_errors() {
         "{listing}"
     );
 }
+
+/// The real initial election, in this process, through the runner's API:
+/// the verdict and the result record carry Go's figures.
+#[test]
+fn reference_raft_initial_election_in_process() {
+    let test = tests::LabTest {
+        name: "initial_election_2a",
+        body: tests::lab2a::initial_election::<raft::Raft>,
+    };
+    let verdict = tests::runner::run_test(&test);
+    assert!(!verdict.stuck, "stuck: {:?}", verdict.failure);
+    assert_eq!(verdict.failure, None, "while {}", verdict.step);
+    let record = serde_json::to_value(verdict.record(42)).unwrap();
+    assert_eq!(record["test"], "initial_election_2a");
+    assert_eq!(record["passed"], true);
+    assert_eq!(record["peers"], 3);
+    assert_eq!(record["seed"], 42);
+    assert_eq!(record["commands"], 0);
+    assert!(record["failure"].is_null());
+    let seconds = record["seconds"].as_f64().unwrap();
+    assert!((2.5..10.0).contains(&seconds), "{record}");
+    // Two check_one_leader rounds and 2 s of heartbeats: tens of RPCs.
+    let rpcs = record["rpcs"].as_u64().unwrap();
+    assert!((5..200).contains(&rpcs), "{record}");
+    assert!(record["bytes"].as_u64().unwrap() > 0, "{record}");
+    assert!(record["worst_oversleep_ms"].as_f64().unwrap() >= 0.0);
+    let fields: Vec<&str> = record
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "test",
+        "passed",
+        "seconds",
+        "peers",
+        "rpcs",
+        "bytes",
+        "commands",
+        "seed",
+        "worst_oversleep_ms",
+        "failure",
+    ] {
+        assert!(fields.contains(&key), "{key} missing from {record}");
+    }
+}
