@@ -16,6 +16,7 @@ use labrpc::time::{self, Duration, Instant, now};
 use labrpc::{Network, Server, rand};
 use raft::{ApplyMsg, Persister, Raft};
 use std::collections::BTreeMap;
+use std::io::Write;
 
 const PEERS: usize = 3;
 
@@ -27,6 +28,10 @@ const AGREEMENT_LIMIT: Duration = Duration::from_secs(5);
 
 /// How often the checks sample the peers' states.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
+
+/// `get_state` only takes the lock for a moment; slower than this means
+/// the lock is held across something that waits (an RPC, a send).
+const GET_STATE_LIMIT: Duration = Duration::from_millis(1500);
 
 /// A stretch with no failures, during which the RPC rate is measured.
 const QUIET_WINDOW: Duration = Duration::from_secs(2);
@@ -65,7 +70,11 @@ fn start_watchdog(name: &str) -> chan::Sender<()> {
     let name = name.to_string();
     thread::spawn(format!("test-watchdog-{name}"), move || {
         if let Err(chan::RecvTimeoutError::Timeout) = watched.recv_timeout(TEST_LIMIT) {
-            eprintln!("test {name} still running after {TEST_LIMIT:?}: it hangs (a blocked lock?)");
+            // Straight to stderr: the test harness captures eprintln!.
+            let _ = writeln!(
+                std::io::stderr(),
+                "test {name} still running after {TEST_LIMIT:?}: it hangs (a blocked lock?)"
+            );
             std::process::exit(101);
         }
     });
@@ -140,11 +149,26 @@ impl Cluster {
         }
     }
 
-    /// Reads every peer's state once, and fails if any term has had two
-    /// different leaders (now or at any earlier sample). Returns
+    /// Reads every peer's state once, and fails if a peer took too long to
+    /// answer or any term has had two different leaders (now or at any
+    /// earlier sample). Returns
     /// `(term, is_leader)` per peer.
     fn sample(&mut self) -> Vec<(u64, bool)> {
-        let states: Vec<(u64, bool)> = self.rafts.iter().map(Raft::get_state).collect();
+        let states: Vec<(u64, bool)> = self
+            .rafts
+            .iter()
+            .enumerate()
+            .map(|(peer, rf)| {
+                let asked = now();
+                let state = rf.get_state();
+                let took = asked.elapsed();
+                assert!(
+                    took < GET_STATE_LIMIT,
+                    "get_state on peer {peer} took {took:?}: is its lock held across an RPC?"
+                );
+                state
+            })
+            .collect();
         for (peer, &(term, is_leader)) in states.iter().enumerate() {
             if !is_leader {
                 continue;
