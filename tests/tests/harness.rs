@@ -123,6 +123,28 @@ fn panic_on_a_raft_thread_fails_the_test() {
 }
 
 #[test]
+fn panic_while_the_test_is_stuck_ends_the_process_soon() {
+    let run = run_broken("panic-while-stuck", "initial_election_2a", &[]);
+    assert_fails_with(
+        &run,
+        &[
+            "panic on thread 'broken-",
+            "hit a bug on purpose",
+            "and the test's thread did not stop",
+            "asking server 0 for get_state",
+            "ending the process",
+        ],
+    );
+    // The panic comes after 1 s, the runner gives the test 5 s to stop:
+    // well before the 15 s limit.
+    assert!(
+        run.seconds < 10.0,
+        "took {:.1}s: waited for the limit instead of giving up after the panic",
+        run.seconds
+    );
+}
+
+#[test]
 fn thread_left_after_kill_fails_the_test() {
     let run = run_broken("thread-leak", "initial_election_2a", &[]);
     assert_fails_with(&run, &["threads still running after cleanup", "-leaker"]);

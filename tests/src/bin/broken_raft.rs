@@ -10,6 +10,7 @@
 //! | `deadlock` | `get_state` blocks forever on a lock a thread never releases |
 //! | `panic` | a background thread panics a second after `make` |
 //! | `thread-leak` | `kill` leaves a thread running |
+//! | `panic-while-stuck` | `get_state` blocks forever, and a second after `make` a thread panics |
 
 use labrpc::chan::Sender;
 use labrpc::sync::atomic::{AtomicBool, Ordering};
@@ -93,6 +94,32 @@ impl Peer for Deadlock {
     }
 }
 
+/// A thread panics a second after `make` while `get_state` blocks forever:
+/// the test's thread never sees the failure, so the runner must give up
+/// on it soon after the panic rather than wait for the time limit.
+struct PanicWhileStuck(Deadlock);
+
+impl Peer for PanicWhileStuck {
+    fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
+        thread::spawn(format!("broken-{me}-panicker"), move || {
+            time::sleep(Duration::from_secs(1));
+            panic!("peer {me} hit a bug on purpose");
+        });
+        PanicWhileStuck(Deadlock::make(p, me, s, a))
+    }
+    fn get_state(&self) -> (u64, bool) {
+        self.0.get_state()
+    }
+    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
+        self.0.start(c)
+    }
+    fn kill(&self) {}
+    fn snapshot(&self, _: u64, _: Vec<u8>) {}
+    fn service(&self) -> Service {
+        self.0.service()
+    }
+}
+
 /// The reference Raft, plus a background thread that either panics a
 /// second after `make` or ignores `kill`.
 struct WithExtraThread<const PANICS: bool> {
@@ -148,9 +175,10 @@ fn main() {
         "deadlock" => tests::lab2a_tests::<Deadlock>(),
         "panic" => tests::lab2a_tests::<WithExtraThread<true>>(),
         "thread-leak" => tests::lab2a_tests::<WithExtraThread<false>>(),
+        "panic-while-stuck" => tests::lab2a_tests::<PanicWhileStuck>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, panic, thread-leak; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, panic, thread-leak, panic-while-stuck; got {other:?}"
             );
             std::process::exit(2);
         }
