@@ -44,7 +44,11 @@ impl Applied {
             if let Some(old) = log.get(&index)
                 && old.as_slice() != command
             {
-                println!("{i}: log {:?}; server {:?}", self.logs[i], log);
+                println!(
+                    "{i}: log {}; server {}",
+                    show_log(&self.logs[i]),
+                    show_log(log)
+                );
                 err = Some(format!(
                     "commit index={index} server={i} {} != server={j} {}",
                     show_command(command),
@@ -95,6 +99,15 @@ pub fn show_command(command: &[u8]) -> String {
         Ok(v) => v.to_string(),
         Err(_) => format!("{command:?}"),
     }
+}
+
+/// Shows a peer's applied log as Go prints a map: `map[1:100 2:200]`.
+fn show_log(log: &BTreeMap<u64, Vec<u8>>) -> String {
+    let entries: Vec<String> = log
+        .iter()
+        .map(|(index, command)| format!("{index}:{}", show_command(command)))
+        .collect();
+    format!("map[{}]", entries.join(" "))
 }
 
 fn apply_error(message: String) {

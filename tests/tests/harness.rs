@@ -145,6 +145,16 @@ fn panic_while_the_test_is_stuck_ends_the_process_soon() {
 }
 
 #[test]
+fn peers_applying_different_commands_fail_with_apply_error() {
+    let run = run_broken("apply-conflict", "initial_election_2a", &[]);
+    assert_fails_with(
+        &run,
+        &["apply error: commit index=1 server=1 101 != server=0 100"],
+    );
+    assert!(run.seconds < 5.0, "took {:.1}s", run.seconds);
+}
+
+#[test]
 fn thread_left_after_kill_fails_the_test() {
     let run = run_broken("thread-leak", "initial_election_2a", &[]);
     assert_fails_with(&run, &["threads still running after cleanup", "-leaker"]);

@@ -10,6 +10,7 @@
 //! | `deadlock` | `get_state` blocks forever on a lock a thread never releases |
 //! | `panic` | a background thread panics a second after `make` |
 //! | `thread-leak` | `kill` leaves a thread running |
+//! | `apply-conflict` | each peer applies its own number as the command at index 1 |
 //! | `panic-while-stuck` | `get_state` blocks forever, and a second after `make` a thread panics |
 
 use labrpc::chan::Sender;
@@ -94,6 +95,41 @@ impl Peer for Deadlock {
     }
 }
 
+/// Each peer applies a command of its own at index 1, so peers disagree
+/// about a committed entry: the applier must fail the test.
+struct ApplyConflict(NeverElects);
+
+impl Peer for ApplyConflict {
+    fn make(p: Vec<ClientEnd>, me: usize, s: Persister, apply_ch: Sender<ApplyMsg>) -> Self {
+        thread::spawn(format!("broken-{me}-applier"), move || {
+            time::sleep(Duration::from_millis(100 * (me as u64 + 1)));
+            let _ = apply_ch.send(ApplyMsg {
+                command_valid: true,
+                command: labcodec::encode(&(100 + me as u64)),
+                command_index: 1,
+                ..ApplyMsg::default()
+            });
+        });
+        ApplyConflict(NeverElects::make(p, me, s, dead_sender()))
+    }
+    fn get_state(&self) -> (u64, bool) {
+        self.0.get_state()
+    }
+    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
+        self.0.start(c)
+    }
+    fn kill(&self) {}
+    fn snapshot(&self, _: u64, _: Vec<u8>) {}
+    fn service(&self) -> Service {
+        self.0.service()
+    }
+}
+
+/// A sender nobody listens to, for the parts that must not apply.
+fn dead_sender() -> Sender<ApplyMsg> {
+    labrpc::chan::bounded(0).0
+}
+
 /// A thread panics a second after `make` while `get_state` blocks forever:
 /// the test's thread never sees the failure, so the runner must give up
 /// on it soon after the panic rather than wait for the time limit.
@@ -176,9 +212,10 @@ fn main() {
         "panic" => tests::lab2a_tests::<WithExtraThread<true>>(),
         "thread-leak" => tests::lab2a_tests::<WithExtraThread<false>>(),
         "panic-while-stuck" => tests::lab2a_tests::<PanicWhileStuck>(),
+        "apply-conflict" => tests::lab2a_tests::<ApplyConflict>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, panic, thread-leak, panic-while-stuck; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, panic, thread-leak, panic-while-stuck, apply-conflict; got {other:?}"
             );
             std::process::exit(2);
         }
