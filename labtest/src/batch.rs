@@ -64,17 +64,7 @@ pub fn grade_path(path: &Path, scratch: &Path, settings: &Settings) -> Grade {
             scratch,
             settings,
         ),
-        Err(err) => {
-            let mut g = grade::grade_sources(
-                &name,
-                Path::new("/nonexistent"),
-                vec![err.clone()],
-                scratch,
-                settings,
-            );
-            g.build_errors = Some(err);
-            g
-        }
+        Err(err) => Grade::zero(&name, vec![err.clone()], err, settings),
     }
 }
 

@@ -74,34 +74,21 @@ pub struct Grade {
     pub results: Vec<RunResult>,
 }
 
-/// Grades the raft sources in `raft_src` (a `src` folder), working in
-/// `scratch`.
-pub fn grade_sources(
-    name: &str,
-    raft_src: &Path,
-    notes: Vec<String>,
-    scratch: &Path,
-    s: &Settings,
-) -> Grade {
-    let t0 = Instant::now();
-    let mut grade = Grade {
-        submission: name.to_string(),
-        built: false,
-        score: 0.0,
-        max_score: max_score(false, s),
-        extra_score: 0.0,
-        extra_max_score: if s.extra { max_score(true, s) } else { 0.0 },
-        seconds: 0.0,
-        notes,
-        build_errors: None,
-        tests: Vec::new(),
-        results: Vec::new(),
-    };
-    let cases = match prepare(raft_src, scratch, s) {
-        Ok(cases) => cases,
-        Err(errors) => {
-            grade.build_errors = Some(errors);
-            grade.tests = POINTS
+impl Grade {
+    /// The grade of a submission that never got to run: score 0 on every
+    /// test, with `errors` (the compiler's, or why it could not be read).
+    pub fn zero(name: &str, notes: Vec<String>, errors: String, s: &Settings) -> Grade {
+        Grade {
+            submission: name.to_string(),
+            built: false,
+            score: 0.0,
+            max_score: max_score(false, s),
+            extra_score: 0.0,
+            extra_max_score: if s.extra { max_score(true, s) } else { 0.0 },
+            seconds: 0.0,
+            notes,
+            build_errors: Some(errors),
+            tests: POINTS
                 .iter()
                 .filter(|(_, _, extra)| s.extra || !extra)
                 .map(|&(test, points, extra)| TestGrade {
@@ -114,12 +101,36 @@ pub fn grade_sources(
                     first_failure: None,
                     output: "the submission did not build".into(),
                 })
-                .collect();
+                .collect(),
+            results: Vec::new(),
+        }
+    }
+}
+
+/// Grades the raft sources in `raft_src` (a `src` folder), working in
+/// `scratch`.
+pub fn grade_sources(
+    name: &str,
+    raft_src: &Path,
+    notes: Vec<String>,
+    scratch: &Path,
+    s: &Settings,
+) -> Grade {
+    let t0 = Instant::now();
+    let cases = match prepare(raft_src, scratch, s) {
+        Ok(cases) => cases,
+        Err(errors) => {
+            let mut grade = Grade::zero(name, notes, errors, s);
             grade.seconds = t0.elapsed().as_secs_f64();
             return grade;
         }
     };
-    grade.built = true;
+    let mut grade = Grade {
+        built: true,
+        build_errors: None,
+        tests: Vec::new(),
+        ..Grade::zero(name, notes, String::new(), s)
+    };
     let plan = Plan {
         cases,
         runs_per_test: s.runs,
