@@ -203,7 +203,12 @@ fn stress(args: StressArgs) -> ExitCode {
         println!(
             "LAB_LOG: each run writes its own event log, like {}",
             env.event_logs
-                .path(Path::new(""), 0, &cases[0].name, master_seed)
+                .path(
+                    Path::new(""),
+                    0,
+                    &cases[0].name,
+                    schedule::run_seed(master_seed, 0)
+                )
                 .display()
         );
     }
@@ -297,7 +302,8 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
     {
         eprintln!("error: cannot write {}: {err}", path.display());
     }
-    match outcome.signal {
+    // A signal caught after the schedule ended stops the session too.
+    match outcome.signal.or_else(schedule::caught) {
         Some(signal) => {
             let stopped = outcome
                 .results
