@@ -16,14 +16,21 @@ use std::time::{Duration, Instant};
 /// `labtest stress` on the fake lab, its failed runs kept in `dir/out`;
 /// each test run is listed in `dir/starts`, each hang's child in `dir/pid`.
 fn stress_command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
-    cmd.arg("stress")
-        .args(["--bin", env!("CARGO_BIN_EXE_fake_lab"), "--quiet"])
+    let mut cmd = quiet_stress();
+    cmd.args(["--bin", env!("CARGO_BIN_EXE_fake_lab")])
         .arg("--out")
         .arg(dir.join("out"))
         .args(args)
         .env("FAKE_PID_FILE", dir.join("pid"))
-        .env("FAKE_STARTS", dir.join("starts"))
+        .env("FAKE_STARTS", dir.join("starts"));
+    cmd
+}
+
+/// `labtest stress --quiet`, clear of the caller's `LAB_LOG` and
+/// `LAB_TEST_LIMIT`.
+fn quiet_stress() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
+    cmd.args(["stress", "--quiet"])
         .env_remove("LAB_LOG")
         .env_remove("LAB_TEST_LIMIT");
     cmd
@@ -35,6 +42,23 @@ fn stress(dir: &Path, args: &[&str]) -> Output {
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// [`stress`] with `--json dir/<name>`: the output and the JSON report.
+fn stress_report(dir: &Path, name: &str, args: &[&str]) -> (Output, serde_json::Value) {
+    let path = dir.join(name);
+    let out = stress_command(dir, args)
+        .arg("--json")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(path.exists(), "no report: {}", text(&out));
+    (out, json(&path))
+}
+
+/// The runs of a JSON report.
+fn runs(report: &serde_json::Value) -> &Vec<serde_json::Value> {
+    report["runs"].as_array().unwrap()
 }
 
 #[test]
@@ -51,12 +75,10 @@ fn the_kept_folder_is_made_only_when_a_run_fails() {
     let dir = scratch("stress", "folder");
     // The default folder, target/labtest/<timestamp>, under the target dir.
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_labtest"))
-            .arg("stress")
-            .args(["--bin", env!("CARGO_BIN_EXE_fake_lab"), "--quiet"])
+        quiet_stress()
+            .args(["--bin", env!("CARGO_BIN_EXE_fake_lab")])
             .args(args)
             .env("CARGO_TARGET_DIR", dir.join("target"))
-            .env_remove("LAB_LOG")
             .output()
             .unwrap()
     };
@@ -160,23 +182,11 @@ fn failures_are_counted_per_seed_and_reported() {
 #[test]
 fn a_hang_is_killed_with_its_process_group_at_the_timeout() {
     let dir = scratch("stress", "hang");
-    let j = dir.join("r.json");
     let t0 = Instant::now();
-    let out = stress(
-        &dir,
-        &[
-            "hang",
-            "-n",
-            "1",
-            "--timeout",
-            "2",
-            "--json",
-            j.to_str().unwrap(),
-        ],
-    );
+    let (out, report) = stress_report(&dir, "r.json", &["hang", "-n", "1", "--timeout", "2"]);
     assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(json(&j)["runs"][0]["verdict"], "timeout");
+    assert_eq!(report["runs"][0]["verdict"], "timeout");
     assert_no_hang_survives(&dir);
 }
 
@@ -197,15 +207,9 @@ fn assert_no_hang_survives(dir: &Path) {
 #[test]
 fn crashes_and_missing_verdicts_fail() {
     let dir = scratch("stress", "crash");
-    let j = dir.join("r.json");
-    let out = stress(
-        &dir,
-        &["panic", "silent", "-n", "2", "--json", j.to_str().unwrap()],
-    );
+    let (out, report) = stress_report(&dir, "r.json", &["panic", "silent", "-n", "2"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let verdicts: Vec<String> = json(&j)["runs"]
-        .as_array()
-        .unwrap()
+    let verdicts: Vec<String> = runs(&report)
         .iter()
         .map(|r| {
             format!(
@@ -236,23 +240,13 @@ fn crashes_and_missing_verdicts_fail() {
 #[test]
 fn until_fail_stops_at_the_first_failure() {
     let dir = scratch("stress", "until");
-    let j = dir.join("r.json");
-    let out = stress(
+    let (out, report) = stress_report(
         &dir,
-        &[
-            "flaky",
-            "-n",
-            "100",
-            "-p",
-            "1",
-            "--until-fail",
-            "--json",
-            j.to_str().unwrap(),
-        ],
+        "r.json",
+        &["flaky", "-n", "100", "-p", "1", "--until-fail"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let report = json(&j);
-    let runs = report["runs"].as_array().unwrap();
+    let runs = runs(&report);
     assert!(runs.len() < 100, "ran {}", runs.len());
     assert_eq!(runs.iter().filter(|r| r["verdict"] == "failed").count(), 1);
 }
@@ -261,25 +255,10 @@ fn until_fail_stops_at_the_first_failure() {
 fn the_same_master_seed_gives_the_same_seeds() {
     let dir = scratch("stress", "seeds");
     let seeds = |name: &str| {
-        let j = dir.join(name);
-        let out = stress(
-            &dir,
-            &[
-                "pass",
-                "-n",
-                "5",
-                "-p",
-                "2",
-                "--seed",
-                "99",
-                "--json",
-                j.to_str().unwrap(),
-            ],
-        );
+        let args = ["pass", "-n", "5", "-p", "2", "--seed", "99"];
+        let (out, report) = stress_report(&dir, name, &args);
         assert_eq!(out.status.code(), Some(0));
-        let mut s: Vec<u64> = json(&j)["runs"]
-            .as_array()
-            .unwrap()
+        let mut s: Vec<u64> = runs(&report)
             .iter()
             .map(|r| r["seed"].as_u64().unwrap())
             .collect();
@@ -453,11 +432,7 @@ fn bad_input_is_rejected_before_anything_runs() {
 #[test]
 fn a_result_file_must_hold_one_record_of_the_test_that_ran() {
     let dir = scratch("stress", "records");
-    let j = dir.join("r.json");
-    let out = stress(
-        &dir,
-        &["twice", "other", "-n", "2", "--json", j.to_str().unwrap()],
-    );
+    let (out, report) = stress_report(&dir, "r.json", &["twice", "other", "-n", "2"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_contains(&out, "0 passed, 4 failed");
     assert_contains(
@@ -468,8 +443,7 @@ fn a_result_file_must_hold_one_record_of_the_test_that_ran() {
         &out,
         "the result record names pass_fake, not other_fake, the test that ran",
     );
-    let report = json(&j);
-    let runs = report["runs"].as_array().unwrap();
+    let runs = runs(&report);
     assert_eq!(runs.len(), 4);
     assert!(
         runs.iter().all(|r| r["verdict"] == "bad-record"),
@@ -558,16 +532,12 @@ fn main() {
 }
 
 fn stress_in_command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
-    cmd.arg("stress")
-        .arg("--quiet")
-        .arg("--out")
+    let mut cmd = quiet_stress();
+    cmd.arg("--out")
         .arg(dir.join("out"))
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", dir.join("target"))
-        .env_remove("LAB_LOG")
-        .env_remove("LAB_TEST_LIMIT");
+        .env("CARGO_TARGET_DIR", dir.join("target"));
     cmd
 }
 
