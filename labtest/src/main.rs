@@ -283,25 +283,7 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
         outcome.peak.threads,
         outcome.peak.rss_kib as f64 / 1024.0
     );
-    if let Some(path) = &args.json {
-        let json = report::JsonReport {
-            master_seed,
-            wall_seconds: outcome.wall.as_secs_f64(),
-            interrupted: outcome.interrupted,
-            signal: outcome.signal.map(schedule::Signal::name),
-            tests: &summaries,
-            runs: &outcome.results,
-        };
-        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-        if let Err(err) = std::fs::write(path, text) {
-            eprintln!("error: cannot write {}: {err}", path.display());
-        }
-    }
-    if let Some(path) = &args.junit
-        && let Err(err) = std::fs::write(path, report::junit(&outcome.results, outcome.wall))
-    {
-        eprintln!("error: cannot write {}: {err}", path.display());
-    }
+    let written = write_reports(args, outcome, &summaries, master_seed);
     // A signal caught after the schedule ended stops the session too.
     match outcome.signal.or_else(schedule::caught) {
         Some(signal) => {
@@ -317,7 +299,48 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
             ExitCode::from(signal.exit_status())
         }
         None if failed > 0 => ExitCode::from(1),
+        // A report asked for and not written is no success.
+        None if !written => ExitCode::from(2),
         None => ExitCode::SUCCESS,
+    }
+}
+
+/// Writes the `--json` and `--junit` reports asked for; false if one could
+/// not be written (said on stderr).
+fn write_reports(
+    args: &StressArgs,
+    outcome: &schedule::Outcome,
+    summaries: &[report::TestSummary],
+    master_seed: u64,
+) -> bool {
+    let mut written = true;
+    if let Some(path) = &args.json {
+        let json = report::JsonReport {
+            master_seed,
+            wall_seconds: outcome.wall.as_secs_f64(),
+            interrupted: outcome.interrupted,
+            signal: outcome.signal.map(schedule::Signal::name),
+            tests: summaries,
+            runs: &outcome.results,
+        };
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string());
+        written &= write_report(path, text);
+    }
+    if let Some(path) = &args.junit {
+        written &= write_report(path, Ok(report::junit(&outcome.results, outcome.wall)));
+    }
+    written
+}
+
+/// Writes one report; false (said on stderr) if it could not be made or
+/// written.
+fn write_report(path: &Path, text: Result<String, String>) -> bool {
+    match text.and_then(|t| std::fs::write(path, t).map_err(|e| e.to_string())) {
+        Ok(()) => true,
+        Err(err) => {
+            eprintln!("error: cannot write {}: {err}", path.display());
+            false
+        }
     }
 }
 

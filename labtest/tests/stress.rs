@@ -430,6 +430,31 @@ fn bad_input_is_rejected_before_anything_runs() {
 }
 
 #[test]
+fn a_report_that_cannot_be_written_at_the_end_is_no_success() {
+    let dir = scratch("stress", "lostreport");
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let child = stress_command(&dir, &["pass", "-n", "20", "-p", "1"])
+        .arg("--json")
+        .arg(sub.join("r.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The folder goes away once the runs have started.
+    let t0 = Instant::now();
+    while !dir.join("starts").exists() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no run started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_dir_all(&sub).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_contains(&out, "20 passed, 0 failed");
+    assert_contains(&out, "error: cannot write");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
 fn a_result_file_must_hold_one_record_of_the_test_that_ran() {
     let dir = scratch("stress", "records");
     let (out, report) = stress_report(&dir, "r.json", &["twice", "other", "-n", "2"]);
