@@ -47,6 +47,11 @@ struct Cli {
 enum Command {
     /// Run every matching test N times, P at once, each in a fresh process
     /// with its own seed.
+    ///
+    /// Exit status: 0 every run passed; 1 a run failed or timed out; 2 bad
+    /// usage (found before anything is built or run), a build failure, or
+    /// a report that could not be written; 130 or 143 stopped by Ctrl-C or
+    /// SIGTERM (every run's process group killed first).
     Stress(StressArgs),
     /// Show an event log (LAB_LOG) with one column per peer.
     Log(views::LogArgs),
