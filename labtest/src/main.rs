@@ -167,8 +167,8 @@ fn main() -> ExitCode {
 
 fn stress(args: StressArgs) -> ExitCode {
     // Bad usage is found before anything is built, run or created.
-    let (env, cases) = match check_before_start(&args).and_then(|env| Ok((env, find_cases(&args)?)))
-    {
+    let found = check_before_start(&args).and_then(|env| Ok((env, find_cases(&args)?)));
+    let (env, cases) = match found {
         Ok(found) => found,
         Err(err) => {
             eprintln!("error: {err}");
@@ -397,15 +397,12 @@ fn find_cases(args: &StressArgs) -> Result<Vec<discover::TestCase>, String> {
     let extra = args.extra || !args.targets.is_empty() || args.bin.is_some();
     discover::choose(&all, &args.filters, extra).map_err(|no_match| match no_match {
         NoMatch::OnlyExtra(extras) => format!(
-            "{:?} matches only extra tests; these are extra tests: add --extra
-{}",
+            "{:?} matches only extra tests; these are extra tests: add --extra\n{}",
             args.filters,
             list_cases(&extras)
         ),
         NoMatch::Nothing => format!(
-            "no test matches {:?}
-the tests are:
-{}",
+            "no test matches {:?}\nthe tests are:\n{}",
             args.filters,
             list_cases(&all)
         ),
