@@ -149,7 +149,7 @@ fn wanted(target: &str, source: &Source) -> bool {
     if !source.targets.is_empty() {
         return source.targets.iter().any(|t| t == target);
     }
-    target.starts_with("raft_") && (source.extra || !target.ends_with("_extra"))
+    target.starts_with("raft_") && (source.extra || !is_extra_target(target))
 }
 
 /// The compiler's own rendering of the errors in cargo's JSON messages
@@ -183,6 +183,42 @@ pub fn list(exe: &Path) -> Result<Vec<String>, String> {
         .filter_map(|l| l.strip_suffix(": test"))
         .map(str::to_string)
         .collect())
+}
+
+/// True for a test of an extra (non-Go) target: `raft_2a_extra`.
+pub fn is_extra(case: &TestCase) -> bool {
+    is_extra_target(&case.target)
+}
+
+fn is_extra_target(target: &str) -> bool {
+    target.ends_with("_extra")
+}
+
+/// Why no test was chosen.
+#[derive(Debug, PartialEq)]
+pub enum NoMatch {
+    /// The filters match only extra tests (these), and extra tests were
+    /// not asked for.
+    OnlyExtra(Vec<TestCase>),
+    /// The filters match no test at all.
+    Nothing,
+}
+
+/// The tests to run: those `filters` match (see [`select`]), without the
+/// extra ones unless `extra`.
+pub fn choose(
+    cases: &[TestCase],
+    filters: &[String],
+    extra: bool,
+) -> Result<Vec<TestCase>, NoMatch> {
+    let (extras, chosen): (Vec<TestCase>, Vec<TestCase>) = select(cases, filters)
+        .into_iter()
+        .partition(|c| is_extra(c) && !extra);
+    match (chosen.is_empty(), extras.is_empty()) {
+        (false, _) => Ok(chosen),
+        (true, false) => Err(NoMatch::OnlyExtra(extras)),
+        (true, true) => Err(NoMatch::Nothing),
+    }
 }
 
 /// The tests whose names contain any of `filters` (case-insensitive); all
@@ -243,5 +279,28 @@ mod tests {
         assert_eq!(select(&cases, &["2A".into()]).len(), 1);
         assert_eq!(select(&cases, &[]).len(), 2);
         assert!(select(&cases, &["nope".into()]).is_empty());
+    }
+
+    #[test]
+    fn extra_tests_run_only_when_asked_for() {
+        let case = |target: &str, n: &str| TestCase {
+            target: target.into(),
+            exe: PathBuf::from("x"),
+            name: n.into(),
+        };
+        let go = case("raft_2a", "initial_election_2a");
+        let extra = case("raft_2a_extra", "heartbeat_rate_2a_extra");
+        let cases = vec![go.clone(), extra.clone()];
+        assert_eq!(choose(&cases, &[], false), Ok(vec![go.clone()]));
+        assert_eq!(choose(&cases, &[], true), Ok(cases.clone()));
+        assert_eq!(
+            choose(&cases, &["rate".into()], false),
+            Err(NoMatch::OnlyExtra(vec![extra.clone()]))
+        );
+        assert_eq!(choose(&cases, &["rate".into()], true), Ok(vec![extra]));
+        assert_eq!(
+            choose(&cases, &["nope".into()], true),
+            Err(NoMatch::Nothing)
+        );
     }
 }

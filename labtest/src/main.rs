@@ -1,8 +1,10 @@
 //! `labtest`: the lab's tools. `labtest stress` runs each lab test many
 //! times in parallel and reports the rare failures.
 //!
-//! Exit codes: 0 every run passed, 1 some run failed or timed out, 2 bad
-//! usage or a build failure.
+//! Exit codes of `stress`: 0 every run passed, 1 some run failed or timed
+//! out, 2 bad usage (found before anything is built or run) or a build
+//! failure, 130/143 stopped by SIGINT/SIGTERM. A session that was stopped
+//! never exits 0.
 
 // The lab's time/thread layer (labrpc) governs the network, the harness
 // and the Raft; this tool manages OS processes and uses std directly.
@@ -23,9 +25,10 @@ mod views;
 mod workspace;
 
 use clap::{Args, Parser, Subcommand};
-use discover::Source;
+use discover::{NoMatch, Source};
+use run::{EventLogs, UserEnv};
 use schedule::{Parallel, Plan};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -44,6 +47,11 @@ struct Cli {
 enum Command {
     /// Run every matching test N times, P at once, each in a fresh process
     /// with its own seed.
+    ///
+    /// Exit status: 0 every run passed; 1 a run failed or timed out; 2 bad
+    /// usage (found before anything is built or run), a build failure, or
+    /// a report that could not be written; 130 or 143 stopped by Ctrl-C or
+    /// SIGTERM (every run's process group killed first).
     Stress(StressArgs),
     /// Show an event log (LAB_LOG) with one column per peer.
     Log(views::LogArgs),
@@ -65,15 +73,16 @@ struct StressArgs {
     /// Run the tests whose names contain any of these (case-insensitive);
     /// all tests if none.
     filters: Vec<String>,
-    /// Runs of each test.
-    #[arg(short = 'n', long = "runs", default_value_t = 20)]
+    /// Runs of each test (at least 1).
+    #[arg(short = 'n', long = "runs", default_value_t = 20, value_parser = parse_runs)]
     runs: usize,
     /// Runs at once: a number, or `auto` to follow the machine's load.
     #[arg(short = 'p', long = "parallel", default_value = "8", value_parser = parse_parallel)]
     parallel: Parallel,
-    /// Seconds before a run is killed (with its process group) as a timeout.
-    #[arg(long, default_value_t = 150)]
-    timeout: u64,
+    /// Seconds before a run is killed (with its process group) as a
+    /// timeout (more than 0).
+    #[arg(long, default_value = "150", value_parser = parse_timeout)]
+    timeout: Duration,
     /// Master seed: the same one gives every run the same seed again.
     #[arg(long)]
     seed: Option<u64>,
@@ -89,7 +98,7 @@ struct StressArgs {
     /// Stop at the first failure.
     #[arg(long)]
     until_fail: bool,
-    /// Keep going until interrupted (Ctrl-C).
+    /// Keep going until interrupted (Ctrl-C or SIGTERM).
     #[arg(long = "loop")]
     looping: bool,
     /// A failed run whose worst oversleep passed this many milliseconds is
@@ -131,6 +140,19 @@ fn parse_parallel(text: &str) -> Result<Parallel, String> {
     }
 }
 
+fn parse_runs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("expected a whole number, got {text:?}")),
+    }
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    run::positive_seconds(text)
+        .ok_or_else(|| format!("expected a positive number of seconds, got {text:?}"))
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Stress(args) => stress(args),
@@ -144,36 +166,17 @@ fn main() -> ExitCode {
 }
 
 fn stress(args: StressArgs) -> ExitCode {
-    let source = Source {
-        package: args.package.clone(),
-        targets: args.targets.clone(),
-        extra: args.extra,
-        bin: args.bin.clone(),
-        workspace: None,
-        target_dir: None,
-    };
-    let all = match discover::discover(&source) {
-        Ok(all) => all,
+    // Bad usage is found before anything is built, run or created.
+    let found = check_before_start(&args).and_then(|env| Ok((env, find_cases(&args)?)));
+    let (env, cases) = match found {
+        Ok(found) => found,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(2);
         }
     };
-    let cases = discover::select(&all, &args.filters);
-    if cases.is_empty() {
-        eprintln!("error: no test matches {:?}", args.filters);
-        eprintln!("the tests are:");
-        for c in &all {
-            eprintln!("    {} ({})", c.name, c.target);
-        }
-        return ExitCode::from(2);
-    }
     let master_seed = args.seed.unwrap_or_else(random_seed);
     let out = args.out.clone().unwrap_or_else(default_out);
-    if let Err(err) = std::fs::create_dir_all(&out) {
-        eprintln!("error: cannot create {}: {err}", out.display());
-        return ExitCode::from(2);
-    }
     let parallel = match args.parallel {
         Parallel::Auto { .. } => Parallel::Auto {
             target_ms: args.auto_target,
@@ -192,14 +195,33 @@ fn stress(args: StressArgs) -> ExitCode {
             Parallel::Fixed(p) => p.to_string(),
             Parallel::Auto { .. } => "auto".to_string(),
         },
-        args.timeout
+        args.timeout.as_secs_f64()
     );
-    println!("failed runs are kept in {}", out.display());
+    println!("failed runs will be kept in {}", out.display());
+    if let Some(limit) = env.test_limit {
+        println!(
+            "LAB_TEST_LIMIT: each test fails by itself after {} s",
+            run::harness_limit(args.timeout, Some(limit)).as_secs_f64()
+        );
+    }
+    if let EventLogs::EveryRun { .. } = &env.event_logs {
+        println!(
+            "LAB_LOG: each run writes its own event log, like {}",
+            env.event_logs
+                .path(
+                    Path::new(""),
+                    0,
+                    &cases[0].name,
+                    schedule::run_seed(master_seed, 0)
+                )
+                .display()
+        );
+    }
     let plan = Plan {
         runs_per_test: args.runs,
         looping: args.looping,
         parallel,
-        timeout: Duration::from_secs(args.timeout),
+        timeout: args.timeout,
         until_fail: args.until_fail,
         master_seed,
         out: out.clone(),
@@ -210,7 +232,7 @@ fn stress(args: StressArgs) -> ExitCode {
         (!args.looping).then_some(args.runs * plan.cases.len()),
         args.quiet,
     );
-    let outcome = match schedule::run(&plan, &mut progress) {
+    let outcome = match schedule::run_in(&plan, &env, &mut progress) {
         Ok(outcome) => outcome,
         Err(err) => {
             progress.done();
@@ -250,10 +272,9 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
         } else {
             0.0
         },
-        if outcome.interrupted {
-            "; interrupted"
-        } else {
-            ""
+        match outcome.signal {
+            Some(signal) => format!("; interrupted by {}", signal.name()),
+            None => String::new(),
         }
     );
     let worst = outcome
@@ -267,29 +288,134 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
         outcome.peak.threads,
         outcome.peak.rss_kib as f64 / 1024.0
     );
+    let written = write_reports(args, outcome, &summaries, master_seed);
+    // A signal caught after the schedule ended stops the session too.
+    match outcome.signal.or_else(schedule::caught) {
+        Some(signal) => {
+            let stopped = outcome
+                .results
+                .iter()
+                .filter(|r| r.verdict == run::Verdict::Interrupted)
+                .count();
+            println!(
+                "interrupted by {}: the figures above cover the {runs} runs that finished; {stopped} stopped unfinished",
+                signal.name()
+            );
+            ExitCode::from(signal.exit_status())
+        }
+        None if failed > 0 => ExitCode::from(1),
+        // A report asked for and not written is no success.
+        None if !written => ExitCode::from(2),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// Writes the `--json` and `--junit` reports asked for; false if one could
+/// not be written (said on stderr).
+fn write_reports(
+    args: &StressArgs,
+    outcome: &schedule::Outcome,
+    summaries: &[report::TestSummary],
+    master_seed: u64,
+) -> bool {
+    let mut written = true;
     if let Some(path) = &args.json {
         let json = report::JsonReport {
             master_seed,
             wall_seconds: outcome.wall.as_secs_f64(),
             interrupted: outcome.interrupted,
-            tests: &summaries,
+            signal: outcome.signal.map(schedule::Signal::name),
+            tests: summaries,
             runs: &outcome.results,
         };
-        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-        if let Err(err) = std::fs::write(path, text) {
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string());
+        written &= write_report(path, text);
+    }
+    if let Some(path) = &args.junit {
+        written &= write_report(path, Ok(report::junit(&outcome.results, outcome.wall)));
+    }
+    written
+}
+
+/// Writes one report; false (said on stderr) if it could not be made or
+/// written.
+fn write_report(path: &Path, text: Result<String, String>) -> bool {
+    match text.and_then(|t| std::fs::write(path, t).map_err(|e| e.to_string())) {
+        Ok(()) => true,
+        Err(err) => {
             eprintln!("error: cannot write {}: {err}", path.display());
+            false
         }
     }
-    if let Some(path) = &args.junit
-        && let Err(err) = std::fs::write(path, report::junit(&outcome.results, outcome.wall))
-    {
-        eprintln!("error: cannot write {}: {err}", path.display());
+}
+
+/// What can be checked before anything is built or run: the user's
+/// environment (`LAB_TEST_LIMIT`, `LAB_LOG`) and every file the session
+/// will write. Err says what is wrong.
+fn check_before_start(args: &StressArgs) -> Result<UserEnv, String> {
+    let env = UserEnv::from_env()?;
+    for path in args.json.iter().chain(&args.junit) {
+        check_writable(path)?;
     }
-    if failed > 0 {
-        ExitCode::from(1)
+    if let EventLogs::EveryRun { .. } = &env.event_logs {
+        let sample = env.event_logs.path(Path::new(""), 0, "labtest-check", 0);
+        check_writable(&sample).map_err(|e| format!("LAB_LOG: {e}"))?;
+    }
+    Ok(env)
+}
+
+/// Err unless `path` can be written: an existing file is opened for
+/// writing (and left as it is), a new one is created and removed.
+fn check_writable(path: &Path) -> Result<(), String> {
+    let opened = if path.exists() {
+        std::fs::OpenOptions::new().write(true).open(path).map(drop)
     } else {
-        ExitCode::SUCCESS
-    }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|_| std::fs::remove_file(path))
+    };
+    opened.map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Builds and lists the tests, and picks the ones to run; Err explains
+/// an empty choice (listing the tests) or a build failure.
+fn find_cases(args: &StressArgs) -> Result<Vec<discover::TestCase>, String> {
+    let source = Source {
+        package: args.package.clone(),
+        targets: args.targets.clone(),
+        // List the extra tests too, to say so when a filter names only
+        // them; they run only with --extra.
+        extra: true,
+        bin: args.bin.clone(),
+        workspace: None,
+        target_dir: None,
+    };
+    let all = discover::discover(&source)?;
+    // Targets and binaries the user named count as asked for.
+    let extra = args.extra || !args.targets.is_empty() || args.bin.is_some();
+    discover::choose(&all, &args.filters, extra).map_err(|no_match| match no_match {
+        NoMatch::OnlyExtra(extras) => format!(
+            "{:?} matches only extra tests; these are extra tests: add --extra\n{}",
+            args.filters,
+            list_cases(&extras)
+        ),
+        NoMatch::Nothing => format!(
+            "no test matches {:?}\nthe tests are:\n{}",
+            args.filters,
+            list_cases(&all)
+        ),
+    })
+}
+
+/// One test a line, with its target.
+fn list_cases(cases: &[discover::TestCase]) -> String {
+    cases
+        .iter()
+        .map(|c| format!("    {} ({})", c.name, c.target))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A seed from the OS.

@@ -182,6 +182,8 @@ pub struct JsonReport<'a> {
     pub master_seed: u64,
     pub wall_seconds: f64,
     pub interrupted: bool,
+    /// The signal that stopped the session (`SIGINT`, `SIGTERM`), if any.
+    pub signal: Option<&'static str>,
     pub tests: &'a [TestSummary],
     pub runs: &'a [RunResult],
 }

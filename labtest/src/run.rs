@@ -1,9 +1,13 @@
 //! One run: a fresh process of a test binary running one test with its own
 //! seed, its output in a file, killed with its whole process group if it
 //! outlives the timeout, and classified from its exit status and the
-//! harness's result record (never from text the test printed).
+//! harness's result record (never from text the test printed): a pass needs
+//! exit 0 and exactly one record, a passing one, naming the test that ran.
 //!
 //! A run must never be able to hang the runner: every wait here is a poll.
+//! Its files live in the session's scratch folder and move to the kept
+//! folder only for a failed run; nothing here creates the kept folder for a
+//! run that passed or was interrupted.
 
 use crate::discover::TestCase;
 use serde::{Deserialize, Serialize};
@@ -28,6 +32,10 @@ pub enum Verdict {
     /// Exit 0 but no passing record: nothing says it passed.
     #[serde(rename = "no-verdict")]
     NoRecord,
+    /// The result file holds something other than exactly one record of
+    /// the test that ran: several records, another test's, or a line that
+    /// is not a record.
+    BadRecord,
     /// Killed because the user stopped the runner.
     Interrupted,
 }
@@ -44,6 +52,7 @@ impl Verdict {
             Verdict::Timeout => "timeout",
             Verdict::Crashed => "crashed",
             Verdict::NoRecord => "no verdict",
+            Verdict::BadRecord => "bad record",
             Verdict::Interrupted => "interrupted",
         }
     }
@@ -60,6 +69,78 @@ pub struct Record {
     pub worst_oversleep_ms: Option<f64>,
 }
 
+/// Why a run's result file does not hold exactly one record of the test
+/// that ran.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordProblem {
+    /// No record at all.
+    Missing,
+    /// This line (from 1) is not a result record.
+    NotARecord { line: usize },
+    /// Several records where a run writes one.
+    Several { count: usize },
+    /// The one record names another test.
+    OtherTest { named: String },
+}
+
+impl RecordProblem {
+    /// Why the run cannot count, for the report.
+    fn describe(&self, test: &str) -> String {
+        match self {
+            RecordProblem::Missing => format!("no result record for {test}"),
+            RecordProblem::NotARecord { line } => {
+                format!("line {line} of the result file is not a result record")
+            }
+            RecordProblem::Several { count } => {
+                format!("the result file holds {count} records; a run of {test} writes exactly one")
+            }
+            RecordProblem::OtherTest { named } => {
+                format!("the result record names {named}, not {test}, the test that ran")
+            }
+        }
+    }
+}
+
+/// The one record of `test` in the result file at `path`.
+pub fn read_record(path: &Path, test: &str) -> Result<Record, RecordProblem> {
+    match fs::read(path) {
+        Ok(bytes) => parse_record(&String::from_utf8_lossy(&bytes), test),
+        Err(_) => Err(RecordProblem::Missing),
+    }
+}
+
+/// The one record of `test` in a result file's `text`: any other line, a
+/// second record or another test's record makes the file unusable.
+fn parse_record(text: &str, test: &str) -> Result<Record, RecordProblem> {
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(line) {
+            Ok(record) => records.push(record),
+            Err(_) => return Err(RecordProblem::NotARecord { line: i + 1 }),
+        }
+    }
+    match (records.pop(), records.len()) {
+        (None, _) => Err(RecordProblem::Missing),
+        (Some(record), 0) if record.test == test => Ok(record),
+        (Some(record), 0) => Err(RecordProblem::OtherTest { named: record.test }),
+        (Some(_), others) => Err(RecordProblem::Several { count: others + 1 }),
+    }
+}
+
+/// How a run's process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// It ended by itself with this exit status (None: killed by a signal).
+    Exited(Option<i32>),
+    /// The runner killed it at the timeout.
+    TimedOut,
+    /// The runner killed it because the user stopped the session.
+    Interrupted,
+}
+
 /// The outcome of a run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunResult {
@@ -73,10 +154,118 @@ pub struct RunResult {
     pub exit_code: Option<i32>,
     /// The kept output of a failed run.
     pub log: Option<PathBuf>,
-    /// The kept event log of a failed run.
+    /// The run's event log, if kept: a failed run's, or every run's when
+    /// the user set `LAB_LOG`.
     pub events: Option<PathBuf>,
     /// The HTML timeline of a failed run.
     pub timeline: Option<PathBuf>,
+}
+
+/// Where each run's event log (`LAB_LOG`) goes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum EventLogs {
+    /// Into the session's scratch folder; kept, with a timeline, only for a
+    /// failed run.
+    #[default]
+    FailedRuns,
+    /// Every run keeps its own file, named after the user's `LAB_LOG`:
+    /// `events.jsonl` gives `events-<test>-<seed>.jsonl` beside it; a folder
+    /// gets `<test>-<seed>.jsonl` inside it.
+    EveryRun { like: PathBuf },
+}
+
+impl EventLogs {
+    /// From the user's `LAB_LOG`, read as the lab reads it: unset, empty or
+    /// `0` is off, `1` is `lab-events.jsonl`, anything else a path; relative
+    /// paths are taken from `cwd`.
+    pub fn from_lab_log(value: Option<&str>, cwd: &Path) -> EventLogs {
+        match value {
+            None | Some("" | "0") => EventLogs::FailedRuns,
+            Some("1") => EventLogs::EveryRun {
+                like: cwd.join("lab-events.jsonl"),
+            },
+            Some(path) => EventLogs::EveryRun {
+                like: cwd.join(path),
+            },
+        }
+    }
+
+    /// The event log of run `index`, `test` with `seed`.
+    pub fn path(&self, scratch: &Path, index: u64, test: &str, seed: u64) -> PathBuf {
+        match self {
+            EventLogs::FailedRuns => scratch.join(format!("{index}.events.jsonl")),
+            EventLogs::EveryRun { like } if like.is_dir() => {
+                like.join(format!("{test}-{seed}.jsonl"))
+            }
+            EventLogs::EveryRun { like } => {
+                let stem = like
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("events");
+                let name = match like.extension().and_then(|e| e.to_str()) {
+                    Some(ext) => format!("{stem}-{test}-{seed}.{ext}"),
+                    None => format!("{stem}-{test}-{seed}"),
+                };
+                like.with_file_name(name)
+            }
+        }
+    }
+}
+
+/// What the user's environment asks of every run of a stress session
+/// (`LAB_LOG`, `LAB_TEST_LIMIT`), read and checked before the session
+/// starts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserEnv {
+    pub event_logs: EventLogs,
+    /// The harness's limit the user set (`LAB_TEST_LIMIT`), if any.
+    pub test_limit: Option<Duration>,
+}
+
+impl UserEnv {
+    /// Reads `LAB_LOG` and `LAB_TEST_LIMIT`; Err names a bad value.
+    pub fn from_env() -> Result<UserEnv, String> {
+        let cwd =
+            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+        let var = |name: &str| std::env::var(name).ok();
+        Ok(UserEnv {
+            event_logs: EventLogs::from_lab_log(var("LAB_LOG").as_deref(), &cwd),
+            test_limit: parse_test_limit(var("LAB_TEST_LIMIT").as_deref())?,
+        })
+    }
+}
+
+/// `text` as a positive number of seconds (`120`, `2.5`); None for
+/// anything else (`0`, `-1`, `2s`, `inf`).
+pub fn positive_seconds(text: &str) -> Option<Duration> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|secs| *secs > 0.0)
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+}
+
+/// `LAB_TEST_LIMIT` as the harness takes it: a positive number of seconds.
+/// Unset or empty is no limit of the user's.
+pub fn parse_test_limit(value: Option<&str>) -> Result<Option<Duration>, String> {
+    let Some(text) = value.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    positive_seconds(text).map(Some).ok_or_else(|| {
+        format!(
+            "LAB_TEST_LIMIT must be a positive number of seconds (like 120 or 2.5), not {text:?}"
+        )
+    })
+}
+
+/// The harness's own limit for a run killed at `timeout`: 5 s under it (at
+/// least 1 s) so that the harness's message comes first, or the user's
+/// limit if that is lower.
+pub fn harness_limit(timeout: Duration, user: Option<Duration>) -> Duration {
+    let below_timeout = timeout
+        .saturating_sub(Duration::from_secs(5))
+        .max(Duration::from_secs(1));
+    user.map_or(below_timeout, |user| user.min(below_timeout))
 }
 
 /// A run in progress.
@@ -88,32 +277,32 @@ pub struct Running {
     output: PathBuf,
     record: PathBuf,
     events: PathBuf,
+    event_logs: EventLogs,
 }
 
 impl Running {
-    /// Starts `case` with `seed`, its files in `scratch` named by `index`.
+    /// Starts `case` with `seed`, its files in `scratch` named by `index`
+    /// (its event log where `env` says).
     pub fn start(
         case: &TestCase,
         seed: u64,
         scratch: &Path,
         index: u64,
-        limit: Duration,
+        timeout: Duration,
+        env: &UserEnv,
     ) -> std::io::Result<Running> {
         let output = scratch.join(format!("{index}.out"));
         let record = scratch.join(format!("{index}.result.jsonl"));
-        let events = scratch.join(format!("{index}.events.jsonl"));
+        let events = env.event_logs.path(scratch, index, &case.name, seed);
         let out = File::create(&output)?;
         let child = Command::new(&case.exe)
             .args([case.name.as_str(), "--exact"])
             .env("LAB_SEED", seed.to_string())
             .env("LAB_RESULT_FILE", &record)
             .env("LAB_LOG", &events)
-            // The harness's own limit fires first, with a message.
             .env(
                 "LAB_TEST_LIMIT",
-                limit
-                    .saturating_sub(Duration::from_secs(5))
-                    .max(Duration::from_secs(1))
+                harness_limit(timeout, env.test_limit)
                     .as_secs_f64()
                     .to_string(),
             )
@@ -130,6 +319,7 @@ impl Running {
             output,
             record,
             events,
+            event_logs: env.event_logs.clone(),
         })
     }
 
@@ -137,15 +327,15 @@ impl Running {
     /// `timeout`; None while it runs.
     pub fn poll(&mut self, timeout: Duration, keep: &Path) -> Option<RunResult> {
         match self.child.try_wait() {
-            Ok(Some(status)) => Some(self.finish(status.code(), false, keep)),
+            Ok(Some(status)) => Some(self.finish(Ending::Exited(status.code()), keep)),
             Ok(None) if self.started.elapsed() > timeout => {
                 self.kill();
-                Some(self.finish(None, true, keep))
+                Some(self.finish(Ending::TimedOut, keep))
             }
             Ok(None) => None,
             Err(_) => {
                 self.kill();
-                Some(self.finish(None, false, keep))
+                Some(self.finish(Ending::Exited(None), keep))
             }
         }
     }
@@ -168,46 +358,28 @@ impl Running {
         let _ = self.child.wait();
     }
 
-    /// Ends an interrupted run.
+    /// Ends a run because the user stopped the session: its process group
+    /// is killed and its files are dropped (it neither passed nor failed).
     pub fn interrupt(mut self, keep: &Path) -> RunResult {
         self.kill();
-        let mut result = self.finish(None, false, keep);
-        result.verdict = Verdict::Interrupted;
-        result
+        self.finish(Ending::Interrupted, keep)
     }
 
-    fn finish(&mut self, exit_code: Option<i32>, timed_out: bool, keep: &Path) -> RunResult {
+    fn finish(&mut self, ending: Ending, keep: &Path) -> RunResult {
         let seconds = self.started.elapsed().as_secs_f64();
         let record = read_record(&self.record, &self.case.name);
-        let verdict = classify(exit_code, timed_out, record.as_ref());
-        let failure = match verdict {
-            Verdict::Timeout => Some(format!("killed after {seconds:.0} s")),
-            Verdict::Crashed => Some(match exit_code {
-                Some(code) => format!("exited with status {code} and no verdict"),
-                None => "killed by a signal".to_string(),
-            }),
-            Verdict::NoRecord => Some("exited 0 without a passing record".to_string()),
-            _ => record.as_ref().and_then(|r| r.failure.clone()),
-        };
+        let _ = fs::remove_file(&self.record);
+        let verdict = classify(ending, &record);
+        let failure = failure_text(verdict, ending, seconds, &self.case.name, &record);
         let (log, events) = if verdict.is_failure() {
             self.keep_files(keep)
         } else {
-            let _ = fs::remove_file(&self.output);
-            let _ = fs::remove_file(&self.events);
-            (None, None)
+            self.drop_files()
         };
-        let timeline = events.as_ref().and_then(|events| {
-            let html = events.with_extension("").with_extension("html");
-            let opts = labview::TimelineOptions {
-                test: labview::TestSelection::Named(self.case.name.clone()),
-                title: Some(format!("{} seed {}", self.case.name, self.seed)),
-                ..labview::TimelineOptions::default()
-            };
-            labview::write_timeline(events, &html, &opts)
-                .ok()
-                .map(|_| html)
-        });
-        let _ = fs::remove_file(&self.record);
+        let timeline = match (verdict.is_failure(), &events) {
+            (true, Some(events)) => self.write_timeline(events, keep),
+            _ => None,
+        };
         RunResult {
             test: self.case.name.clone(),
             target: self.case.target.clone(),
@@ -215,79 +387,236 @@ impl Running {
             seconds,
             verdict,
             failure,
-            worst_oversleep_ms: record.and_then(|r| r.worst_oversleep_ms),
-            exit_code,
+            worst_oversleep_ms: record.ok().and_then(|r| r.worst_oversleep_ms),
+            exit_code: match ending {
+                Ending::Exited(code) => code,
+                Ending::TimedOut | Ending::Interrupted => None,
+            },
             log,
             events,
             timeline,
         }
     }
 
-    /// Moves the output and event log of a failed run to `keep`, named by
-    /// test and seed.
+    /// `<test>-<seed>`: the name of a failed run's files in the kept folder.
+    fn base_name(&self) -> String {
+        format!("{}-{}", self.case.name, self.seed)
+    }
+
+    /// Moves the output (and the event log, unless the user placed it) of a
+    /// failed run to `keep`, which is created here, named by test and seed.
     fn keep_files(&self, keep: &Path) -> (Option<PathBuf>, Option<PathBuf>) {
-        let base = format!("{}-{}", self.case.name, self.seed);
+        if let Err(err) = fs::create_dir_all(keep) {
+            eprintln!(
+                "cannot keep the failed run's files in {}: {err}",
+                keep.display()
+            );
+            return (None, self.user_events());
+        }
+        let base = self.base_name();
         let log = keep.join(format!("{base}.log"));
-        let events = keep.join(format!("{base}.events.jsonl"));
-        let log = fs::rename(&self.output, &log).ok().map(|_| log);
-        let events = fs::rename(&self.events, &events).ok().map(|_| events);
+        let log = move_file(&self.output, &log).ok().map(|_| log);
+        let events = match self.event_logs {
+            EventLogs::FailedRuns => {
+                let events = keep.join(format!("{base}.events.jsonl"));
+                move_file(&self.events, &events).ok().map(|_| events)
+            }
+            EventLogs::EveryRun { .. } => self.user_events(),
+        };
         (log, events)
     }
+
+    /// Removes the files of a run that did not fail; an event log the user
+    /// asked for stays.
+    fn drop_files(&self) -> (Option<PathBuf>, Option<PathBuf>) {
+        let _ = fs::remove_file(&self.output);
+        match self.event_logs {
+            EventLogs::FailedRuns => {
+                let _ = fs::remove_file(&self.events);
+                (None, None)
+            }
+            EventLogs::EveryRun { .. } => (None, self.user_events()),
+        }
+    }
+
+    /// The event log the user asked for, if the run wrote one.
+    fn user_events(&self) -> Option<PathBuf> {
+        match self.event_logs {
+            EventLogs::EveryRun { .. } if self.events.exists() => Some(self.events.clone()),
+            _ => None,
+        }
+    }
+
+    /// The HTML timeline of a failed run's `events`, in `keep`.
+    fn write_timeline(&self, events: &Path, keep: &Path) -> Option<PathBuf> {
+        let html = keep.join(format!("{}.html", self.base_name()));
+        let opts = labview::TimelineOptions {
+            test: labview::TestSelection::Named(self.case.name.clone()),
+            title: Some(format!("{} seed {}", self.case.name, self.seed)),
+            ..labview::TimelineOptions::default()
+        };
+        labview::write_timeline(events, &html, &opts)
+            .ok()
+            .map(|_| html)
+    }
 }
 
-/// The verdict from the exit status and the record: only a zero exit with
-/// a passing record is a pass.
-pub fn classify(exit_code: Option<i32>, timed_out: bool, record: Option<&Record>) -> Verdict {
-    if timed_out {
-        return Verdict::Timeout;
+/// Moves a file, copying it where a rename cannot (the scratch folder may
+/// be on another file system).
+fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    if fs::rename(from, to).is_ok() {
+        return Ok(());
     }
-    match (exit_code, record) {
-        (Some(0), Some(r)) if r.passed => Verdict::Passed,
-        (_, Some(r)) if !r.passed => Verdict::Failed,
-        (Some(0), _) => Verdict::NoRecord,
-        _ => Verdict::Crashed,
+    fs::copy(from, to)?;
+    fs::remove_file(from)
+}
+
+/// The verdict from how the run ended and its record: only a zero exit
+/// with exactly one record, a passing one of the test that ran, is a pass.
+pub fn classify(ending: Ending, record: &Result<Record, RecordProblem>) -> Verdict {
+    match (ending, record) {
+        (Ending::Interrupted, _) => Verdict::Interrupted,
+        (Ending::TimedOut, _) => Verdict::Timeout,
+        (Ending::Exited(Some(0)), Err(RecordProblem::Missing)) => Verdict::NoRecord,
+        (Ending::Exited(_), Err(RecordProblem::Missing)) => Verdict::Crashed,
+        (Ending::Exited(_), Err(_)) => Verdict::BadRecord,
+        (Ending::Exited(Some(0)), Ok(r)) if r.passed => Verdict::Passed,
+        (Ending::Exited(_), Ok(r)) if !r.passed => Verdict::Failed,
+        (Ending::Exited(_), Ok(_)) => Verdict::Crashed,
     }
 }
 
-/// The last record of `test` in the result file, if any.
-fn read_record(path: &Path, test: &str) -> Option<Record> {
-    let text = fs::read_to_string(path).ok()?;
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Record>(l).ok())
-        .rfind(|r| r.test == test)
+/// What the report says about a run that did not pass.
+fn failure_text(
+    verdict: Verdict,
+    ending: Ending,
+    seconds: f64,
+    test: &str,
+    record: &Result<Record, RecordProblem>,
+) -> Option<String> {
+    match (verdict, ending, record) {
+        (Verdict::Timeout, ..) => Some(format!("killed after {seconds:.0} s")),
+        (Verdict::Crashed, Ending::Exited(Some(code)), Ok(_)) => {
+            Some(format!("exited with status {code} after a passing record"))
+        }
+        (Verdict::Crashed, Ending::Exited(Some(code)), _) => {
+            Some(format!("exited with status {code} and no verdict"))
+        }
+        (Verdict::Crashed, ..) => Some("killed by a signal".to_string()),
+        (Verdict::NoRecord, ..) => Some("exited 0 without a passing record".to_string()),
+        (Verdict::BadRecord, _, Err(problem)) => Some(problem.describe(test)),
+        (Verdict::Failed, _, Ok(r)) => r.failure.clone(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn record(passed: bool) -> Record {
-        Record {
+    fn record(passed: bool) -> Result<Record, RecordProblem> {
+        Ok(Record {
             test: "t".into(),
             passed,
             failure: None,
             worst_oversleep_ms: None,
-        }
+        })
     }
 
     #[test]
     fn only_exit_zero_with_a_passing_record_passes() {
+        let exit = |code| Ending::Exited(Some(code));
+        assert_eq!(classify(exit(0), &record(true)), Verdict::Passed);
+        assert_eq!(classify(exit(101), &record(false)), Verdict::Failed);
+        let missing = Err(RecordProblem::Missing);
+        assert_eq!(classify(exit(0), &missing), Verdict::NoRecord);
+        assert_eq!(classify(exit(101), &missing), Verdict::Crashed);
+        assert_eq!(classify(Ending::Exited(None), &missing), Verdict::Crashed);
+        assert_eq!(classify(Ending::TimedOut, &record(true)), Verdict::Timeout);
         assert_eq!(
-            classify(Some(0), false, Some(&record(true))),
-            Verdict::Passed
+            classify(Ending::Interrupted, &record(false)),
+            Verdict::Interrupted
         );
-        assert_eq!(
-            classify(Some(101), false, Some(&record(false))),
-            Verdict::Failed
-        );
-        assert_eq!(classify(Some(0), false, None), Verdict::NoRecord);
-        assert_eq!(classify(Some(101), false, None), Verdict::Crashed);
-        assert_eq!(classify(None, false, None), Verdict::Crashed);
-        assert_eq!(classify(None, true, Some(&record(true))), Verdict::Timeout);
         // A passing record with a failing status is not a pass.
+        assert_eq!(classify(exit(101), &record(true)), Verdict::Crashed);
+        // Nor is exit 0 with a record that cannot count.
+        let several = Err(RecordProblem::Several { count: 2 });
+        assert_eq!(classify(exit(0), &several), Verdict::BadRecord);
+    }
+
+    const PASS_T: &str = r#"{"test":"t","passed":true}"#;
+    const PASS_U: &str = r#"{"test":"u","passed":true}"#;
+
+    #[test]
+    fn a_result_file_must_hold_exactly_one_record_of_the_test() {
+        assert_eq!(parse_record(PASS_T, "t").map(|r| r.passed), Ok(true));
         assert_eq!(
-            classify(Some(101), false, Some(&record(true))),
-            Verdict::Crashed
+            parse_record(&format!("\n{PASS_T}\n\n"), "t").map(|r| r.test),
+            Ok("t".to_string())
         );
+        assert_eq!(parse_record("", "t").err(), Some(RecordProblem::Missing));
+        assert_eq!(
+            parse_record(&format!("{PASS_T}\n{PASS_T}"), "t").err(),
+            Some(RecordProblem::Several { count: 2 })
+        );
+        assert_eq!(
+            parse_record(&format!("{PASS_U}\n{PASS_T}"), "t").err(),
+            Some(RecordProblem::Several { count: 2 })
+        );
+        assert_eq!(
+            parse_record(PASS_U, "t").err(),
+            Some(RecordProblem::OtherTest { named: "u".into() })
+        );
+        assert_eq!(
+            parse_record(&format!("PASS\n{PASS_T}"), "t").err(),
+            Some(RecordProblem::NotARecord { line: 1 })
+        );
+        assert_eq!(
+            read_record(Path::new("/nonexistent/labtest-record"), "t").err(),
+            Some(RecordProblem::Missing)
+        );
+    }
+
+    #[test]
+    fn the_test_limit_is_a_positive_number_of_seconds() {
+        assert_eq!(parse_test_limit(None), Ok(None));
+        assert_eq!(parse_test_limit(Some(" ")), Ok(None));
+        assert_eq!(
+            parse_test_limit(Some("2.5")),
+            Ok(Some(Duration::from_millis(2500)))
+        );
+        for bad in ["abc", "0", "-1", "2s", "inf", "NaN", "1e300"] {
+            let err = parse_test_limit(Some(bad)).unwrap_err();
+            assert!(err.contains("positive number of seconds"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_harness_limit_stays_under_the_timeout() {
+        let s = Duration::from_secs;
+        assert_eq!(harness_limit(s(150), None), s(145));
+        assert_eq!(harness_limit(s(3), None), s(1));
+        assert_eq!(harness_limit(s(150), Some(s(10))), s(10));
+        assert_eq!(harness_limit(s(150), Some(s(600))), s(145));
+    }
+
+    #[test]
+    fn user_event_logs_get_one_file_per_run() {
+        let cwd = Path::new("/home/u/lab");
+        let scratch = Path::new("/tmp/s");
+        assert_eq!(EventLogs::from_lab_log(None, cwd), EventLogs::FailedRuns);
+        assert_eq!(
+            EventLogs::from_lab_log(Some("0"), cwd),
+            EventLogs::FailedRuns
+        );
+        assert_eq!(
+            EventLogs::FailedRuns.path(scratch, 7, "t", 9),
+            PathBuf::from("/tmp/s/7.events.jsonl")
+        );
+        let path = |value: &str| EventLogs::from_lab_log(Some(value), cwd).path(scratch, 7, "t", 9);
+        assert_eq!(path("ev.jsonl"), PathBuf::from("/home/u/lab/ev-t-9.jsonl"));
+        assert_eq!(path("/var/log/ev"), PathBuf::from("/var/log/ev-t-9"));
+        assert_eq!(path("1"), PathBuf::from("/home/u/lab/lab-events-t-9.jsonl"));
+        assert_eq!(path("/tmp"), PathBuf::from("/tmp/t-9.jsonl"));
     }
 }

@@ -1,16 +1,23 @@
 //! The stress schedule: which run starts when, how many at once, and when
-//! to stop (all done, first failure, Ctrl-C).
+//! to stop (all done, first failure, Ctrl-C or SIGTERM).
 //!
 //! One loop starts runs while fewer than the parallelism are running and
 //! polls the running ones; nothing here blocks on a child. With `-p auto`
 //! the parallelism follows the oversleep the runs report: up while runs
 //! wake on time, down when they wake late.
+//!
+//! A signal the session catches (see [`catch_ctrl_c`]) kills every running
+//! run's process group and ends the session; the [`Outcome`] names the
+//! signal, and a session that was stopped must never exit 0
+//! ([`Signal::exit_status`]). The runs' scratch files live in a temporary
+//! folder: the plan's `out` folder is created only when a failed run has
+//! files to keep.
 
 use crate::discover::TestCase;
 use crate::progress::Progress;
-use crate::run::{RunResult, Running};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::run::{RunResult, Running, UserEnv};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How many runs at once.
@@ -33,14 +40,17 @@ pub struct Plan {
     pub timeout: Duration,
     pub until_fail: bool,
     pub master_seed: u64,
-    /// Where failed runs' files are kept.
+    /// Where failed runs' files are kept (created only if one fails).
     pub out: PathBuf,
 }
 
 /// What happened.
 pub struct Outcome {
     pub results: Vec<RunResult>,
+    /// True if a signal stopped the session (`signal` says which).
     pub interrupted: bool,
+    /// The signal that stopped the session, if any.
+    pub signal: Option<Signal>,
     pub wall: Duration,
     /// CPU time (user + system) of all runs together.
     pub cpu: Duration,
@@ -103,22 +113,88 @@ fn children_cpu() -> Duration {
 /// How often the running runs' threads and memory are sampled.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
-/// Set by Ctrl-C.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+/// A signal that stops a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM: `kill`, a CI runner's cancel.
+    Terminate,
 }
 
-/// Makes Ctrl-C stop the schedule cleanly instead of killing the runner.
-pub fn catch_ctrl_c() {
-    let handler: extern "C" fn(libc::c_int) = on_sigint;
-    // SAFETY: installs a handler that only stores to an atomic, which is
-    // async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+impl Signal {
+    const ALL: [Signal; 2] = [Signal::Interrupt, Signal::Terminate];
+
+    fn number(self) -> libc::c_int {
+        match self {
+            Signal::Interrupt => libc::SIGINT,
+            Signal::Terminate => libc::SIGTERM,
+        }
     }
+
+    fn from_number(number: libc::c_int) -> Option<Signal> {
+        Signal::ALL.into_iter().find(|s| s.number() == number)
+    }
+
+    /// `SIGINT` or `SIGTERM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+
+    /// The shell's status for a process this signal stopped: 128 + its
+    /// number (130 for SIGINT, 143 for SIGTERM). Never 0.
+    pub fn exit_status(self) -> u8 {
+        128 + self.number() as u8
+    }
+}
+
+/// The first signal caught (its number), 0 while none.
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(number: libc::c_int) {
+    let _ = CAUGHT.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
+}
+
+/// Makes Ctrl-C (SIGINT) and SIGTERM stop the schedule cleanly instead of
+/// killing the runner and leaving its runs behind: the schedule then kills
+/// every run's process group and returns what finished.
+pub fn catch_ctrl_c() {
+    let handler: extern "C" fn(libc::c_int) = on_signal;
+    for signal in Signal::ALL {
+        // SAFETY: installs a handler that only swaps an atomic, which is
+        // async-signal-safe.
+        unsafe {
+            libc::signal(signal.number(), handler as libc::sighandler_t);
+        }
+    }
+}
+
+/// The signal caught so far, if any.
+pub fn caught() -> Option<Signal> {
+    Signal::from_number(CAUGHT.load(Ordering::SeqCst))
+}
+
+/// A fresh scratch folder for a session's runs, outside the kept folder.
+fn scratch_folder() -> std::io::Result<PathBuf> {
+    static SESSIONS: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "labtest-runs-{}-{}",
+        std::process::id(),
+        SESSIONS.fetch_add(1, Ordering::SeqCst)
+    ));
+    // A folder of an earlier process that had the same pid.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Ends every run still running: killed with its process group, counted
+/// as interrupted.
+fn stop_all(running: &mut Vec<Running>, out: &Path) -> Vec<RunResult> {
+    running.drain(..).map(|r| r.interrupt(out)).collect()
 }
 
 /// The seed of run `index` of a session with `master` seed (splitmix64):
@@ -159,10 +235,16 @@ impl AutoLimit {
     }
 }
 
-/// Runs the plan to its end, reporting progress.
+/// Runs the plan to its end, reporting progress; the user's `LAB_LOG` and
+/// `LAB_TEST_LIMIT` play no part (see [`run_in`]).
 pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
-    let scratch = plan.out.join(".runs");
-    std::fs::create_dir_all(&scratch)?;
+    run_in(plan, &UserEnv::default(), progress)
+}
+
+/// Runs the plan to its end, reporting progress, with what the user's
+/// environment asks of every run.
+pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::Result<Outcome> {
+    let scratch = scratch_folder()?;
     let total = if plan.looping {
         None
     } else {
@@ -189,15 +271,15 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
     let mut results: Vec<RunResult> = Vec::new();
     let mut stop = false;
     loop {
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            results.extend(running.drain(..).map(|r| r.interrupt(&plan.out)));
+        if caught().is_some() {
+            results.extend(stop_all(&mut running, &plan.out));
             break;
         }
         // Start runs while there is room and work.
         while !stop && running.len() < auto.limit && total.is_none_or(|t| (next as usize) < t) {
             let case = &plan.cases[next as usize % plan.cases.len()];
             let seed = run_seed(plan.master_seed, next);
-            match Running::start(case, seed, &scratch, next, plan.timeout) {
+            match Running::start(case, seed, &scratch, next, plan.timeout, env) {
                 Ok(run) => running.push(run),
                 // Out of processes or threads (the kernel's pid_max counts
                 // every thread): run fewer at once, try again later.
@@ -211,9 +293,7 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
                 }
                 Err(err) => {
                     // Never leave runs behind: kill the ones started.
-                    for run in running.drain(..) {
-                        let _ = run.interrupt(&plan.out);
-                    }
+                    stop_all(&mut running, &plan.out);
                     let _ = std::fs::remove_dir_all(&scratch);
                     return Err(err);
                 }
@@ -239,7 +319,7 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
             }
         }
         if stop {
-            results.extend(running.drain(..).map(|r| r.interrupt(&plan.out)));
+            results.extend(stop_all(&mut running, &plan.out));
             break;
         }
         if running.is_empty() && total.is_some_and(|t| next as usize >= t) {
@@ -253,9 +333,11 @@ pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    let signal = caught();
     Ok(Outcome {
         results,
-        interrupted: INTERRUPTED.load(Ordering::SeqCst),
+        interrupted: signal.is_some(),
+        signal,
         wall: t0.elapsed(),
         cpu: children_cpu().saturating_sub(cpu0),
         peak,
@@ -277,6 +359,14 @@ mod tests {
         assert_eq!(dedup.len(), 100);
         assert_ne!(run_seed(43, 0), run_seed(42, 0));
         assert!(a.iter().all(|&s| s < 1 << 62));
+    }
+
+    #[test]
+    fn a_stopped_session_exits_with_the_shells_signal_status() {
+        assert_eq!(Signal::Interrupt.exit_status(), 130);
+        assert_eq!(Signal::Terminate.exit_status(), 143);
+        assert_eq!(Signal::from_number(libc::SIGTERM), Some(Signal::Terminate));
+        assert_eq!(Signal::from_number(0), None);
     }
 
     #[test]

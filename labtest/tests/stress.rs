@@ -1,5 +1,6 @@
 //! The stress runner against the fake lab binary: counts, timeouts and
-//! process groups, exit codes, reports, seeds.
+//! process groups, exit codes, signals, bad input rejected up front,
+//! result records, the kept folder, per-run event logs, reports, seeds.
 
 // Drives OS processes; outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -12,20 +13,52 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn stress(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labtest"))
-        .arg("stress")
-        .args(["--bin", env!("CARGO_BIN_EXE_fake_lab"), "--quiet"])
+/// `labtest stress` on the fake lab, its failed runs kept in `dir/out`;
+/// each test run is listed in `dir/starts`, each hang's child in `dir/pid`.
+fn stress_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = quiet_stress();
+    cmd.args(["--bin", env!("CARGO_BIN_EXE_fake_lab")])
         .arg("--out")
         .arg(dir.join("out"))
         .args(args)
         .env("FAKE_PID_FILE", dir.join("pid"))
-        .output()
-        .unwrap()
+        .env("FAKE_STARTS", dir.join("starts"));
+    cmd
+}
+
+/// `labtest stress --quiet`, clear of the caller's `LAB_LOG` and
+/// `LAB_TEST_LIMIT`.
+fn quiet_stress() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
+    cmd.args(["stress", "--quiet"])
+        .env_remove("LAB_LOG")
+        .env_remove("LAB_TEST_LIMIT");
+    cmd
+}
+
+fn stress(dir: &Path, args: &[&str]) -> Output {
+    stress_command(dir, args).output().unwrap()
 }
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// [`stress`] with `--json dir/<name>`: the output and the JSON report.
+fn stress_report(dir: &Path, name: &str, args: &[&str]) -> (Output, serde_json::Value) {
+    let path = dir.join(name);
+    let out = stress_command(dir, args)
+        .arg("--json")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(path.exists(), "no report: {}", text(&out));
+    (out, json(&path))
+}
+
+/// The runs of a JSON report.
+fn runs(report: &serde_json::Value) -> &Vec<serde_json::Value> {
+    report["runs"].as_array().unwrap()
 }
 
 #[test]
@@ -34,6 +67,43 @@ fn all_passing_exits_zero() {
     let out = stress(&dir, &["pass", "-n", "5", "-p", "5"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("5 passed, 0 failed"), "{}", text(&out));
+    assert!(!dir.join("out").exists(), "an all-pass run made its folder");
+}
+
+#[test]
+fn the_kept_folder_is_made_only_when_a_run_fails() {
+    let dir = scratch("stress", "folder");
+    // The default folder, target/labtest/<timestamp>, under the target dir.
+    let run = |args: &[&str]| {
+        quiet_stress()
+            .args(["--bin", env!("CARGO_BIN_EXE_fake_lab")])
+            .args(args)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .output()
+            .unwrap()
+    };
+    let kept = dir.join("target/labtest");
+    let out = run(&["pass", "-n", "3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!kept.exists(), "an all-pass run made {}", kept.display());
+    let out = run(&["late", "-n", "1", "--seed", "3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let folders: Vec<PathBuf> = std::fs::read_dir(&kept)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    let names: Vec<String> = std::fs::read_dir(&folders[0])
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("late_fake-") && n.ends_with(".log")),
+        "{names:?}"
+    );
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
 }
 
 #[test]
@@ -92,6 +162,17 @@ fn failures_are_counted_per_seed_and_reported() {
         "{} passed, {expected_failures} failed",
         30 - expected_failures
     )));
+    for run in runs {
+        // A failed run keeps its event log and timeline; a pass keeps
+        // nothing.
+        let failed = run["verdict"] == "failed";
+        for key in ["events", "timeline"] {
+            match run[key].as_str() {
+                Some(path) => assert!(failed && Path::new(path).exists(), "{run}"),
+                None => assert!(!failed, "{run}"),
+            }
+        }
+    }
     let xml = std::fs::read_to_string(&x).unwrap();
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert_eq!(xml.matches("<failure").count(), expected_failures, "{xml}");
@@ -101,23 +182,11 @@ fn failures_are_counted_per_seed_and_reported() {
 #[test]
 fn a_hang_is_killed_with_its_process_group_at_the_timeout() {
     let dir = scratch("stress", "hang");
-    let j = dir.join("r.json");
     let t0 = Instant::now();
-    let out = stress(
-        &dir,
-        &[
-            "hang",
-            "-n",
-            "1",
-            "--timeout",
-            "2",
-            "--json",
-            j.to_str().unwrap(),
-        ],
-    );
+    let (out, report) = stress_report(&dir, "r.json", &["hang", "-n", "1", "--timeout", "2"]);
     assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(json(&j)["runs"][0]["verdict"], "timeout");
+    assert_eq!(report["runs"][0]["verdict"], "timeout");
     assert_no_hang_survives(&dir);
 }
 
@@ -138,15 +207,9 @@ fn assert_no_hang_survives(dir: &Path) {
 #[test]
 fn crashes_and_missing_verdicts_fail() {
     let dir = scratch("stress", "crash");
-    let j = dir.join("r.json");
-    let out = stress(
-        &dir,
-        &["panic", "silent", "-n", "2", "--json", j.to_str().unwrap()],
-    );
+    let (out, report) = stress_report(&dir, "r.json", &["panic", "silent", "-n", "2"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let verdicts: Vec<String> = json(&j)["runs"]
-        .as_array()
-        .unwrap()
+    let verdicts: Vec<String> = runs(&report)
         .iter()
         .map(|r| {
             format!(
@@ -177,23 +240,13 @@ fn crashes_and_missing_verdicts_fail() {
 #[test]
 fn until_fail_stops_at_the_first_failure() {
     let dir = scratch("stress", "until");
-    let j = dir.join("r.json");
-    let out = stress(
+    let (out, report) = stress_report(
         &dir,
-        &[
-            "flaky",
-            "-n",
-            "100",
-            "-p",
-            "1",
-            "--until-fail",
-            "--json",
-            j.to_str().unwrap(),
-        ],
+        "r.json",
+        &["flaky", "-n", "100", "-p", "1", "--until-fail"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let report = json(&j);
-    let runs = report["runs"].as_array().unwrap();
+    let runs = runs(&report);
     assert!(runs.len() < 100, "ran {}", runs.len());
     assert_eq!(runs.iter().filter(|r| r["verdict"] == "failed").count(), 1);
 }
@@ -202,25 +255,10 @@ fn until_fail_stops_at_the_first_failure() {
 fn the_same_master_seed_gives_the_same_seeds() {
     let dir = scratch("stress", "seeds");
     let seeds = |name: &str| {
-        let j = dir.join(name);
-        let out = stress(
-            &dir,
-            &[
-                "pass",
-                "-n",
-                "5",
-                "-p",
-                "2",
-                "--seed",
-                "99",
-                "--json",
-                j.to_str().unwrap(),
-            ],
-        );
+        let args = ["pass", "-n", "5", "-p", "2", "--seed", "99"];
+        let (out, report) = stress_report(&dir, name, &args);
         assert_eq!(out.status.code(), Some(0));
-        let mut s: Vec<u64> = json(&j)["runs"]
-            .as_array()
-            .unwrap()
+        let mut s: Vec<u64> = runs(&report)
             .iter()
             .map(|r| r["seed"].as_u64().unwrap())
             .collect();
@@ -252,23 +290,21 @@ fn bad_usage_exits_two() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-fn ctrl_c_ends_a_loop_cleanly_and_prints_the_summary() {
-    let dir = scratch("stress", "ctrlc");
+/// Starts a loop of passing and hanging runs, sends `signal` to the runner
+/// once hangs are running, and returns its output and JSON report.
+fn stop_a_loop_with(signal: libc::c_int, name: &str) -> (Output, serde_json::Value, PathBuf) {
+    let dir = scratch("stress", name);
     let j = dir.join("r.json");
-    let child = Command::new(env!("CARGO_BIN_EXE_labtest"))
-        .arg("stress")
-        .args(["--bin", env!("CARGO_BIN_EXE_fake_lab"), "--quiet"])
-        .arg("--out")
-        .arg(dir.join("out"))
-        .args(["pass", "hang", "--loop", "-p", "3", "--timeout", "100"])
-        .arg("--json")
-        .arg(&j)
-        .env("FAKE_PID_FILE", dir.join("pid"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = stress_command(
+        &dir,
+        &["pass", "hang", "--loop", "-p", "3", "--timeout", "100"],
+    )
+    .arg("--json")
+    .arg(&j)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     // Let some passing runs finish and the hangs start.
     let t0 = Instant::now();
     while std::fs::read_to_string(dir.join("pid"))
@@ -282,36 +318,211 @@ fn ctrl_c_ends_a_loop_cleanly_and_prints_the_summary() {
     }
     // SAFETY: signals the runner we started; no memory is involved.
     unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        libc::kill(child.id() as libc::pid_t, signal);
     }
     let t1 = Instant::now();
     let out = child.wait_with_output().unwrap();
     assert!(t1.elapsed() < Duration::from_secs(10), "{:?}", t1.elapsed());
-    // Interrupted runs are not failures; the passes finished before.
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_contains(&out, "; interrupted");
-    assert_contains(&out, "pass_fake");
+    assert_no_hang_survives(&dir);
     let report = json(&j);
+    (out, report, dir)
+}
+
+/// What a stopped session must show: the runs that finished, the ones it
+/// stopped, and no kept folder (interrupted runs are not failures).
+fn assert_stopped(out: &Output, report: &serde_json::Value, dir: &Path, signal: &str) {
+    assert_contains(out, &format!("; interrupted by {signal}"));
+    assert_contains(
+        out,
+        &format!("interrupted by {signal}: the figures above cover"),
+    );
+    assert_contains(out, "pass_fake");
     assert_eq!(report["interrupted"], true);
+    assert_eq!(report["signal"], signal);
     let runs = report["runs"].as_array().unwrap();
     assert!(runs.iter().any(|r| r["verdict"] == "passed"), "{report}");
     assert!(
         runs.iter().any(|r| r["verdict"] == "interrupted"),
         "{report}"
     );
-    assert_no_hang_survives(&dir);
+    assert!(!dir.join("out").exists(), "interrupted runs kept files");
+}
+
+#[test]
+fn ctrl_c_kills_every_run_prints_the_summary_and_exits_130() {
+    let (out, report, dir) = stop_a_loop_with(libc::SIGINT, "sigint");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert_stopped(&out, &report, &dir, "SIGINT");
+}
+
+#[test]
+fn sigterm_kills_every_run_prints_the_summary_and_exits_143() {
+    let (out, report, dir) = stop_a_loop_with(libc::SIGTERM, "sigterm");
+    assert_eq!(out.status.code(), Some(143), "{}", text(&out));
+    assert_stopped(&out, &report, &dir, "SIGTERM");
+}
+
+/// Fails unless `out` is a usage error saying `message` with nothing run,
+/// no report and no folder made.
+#[track_caller]
+fn assert_rejected_up_front(out: &Output, dir: &Path, message: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    assert_contains(out, message);
+    assert!(!text(out).contains("stress: "), "it started: {}", text(out));
+    assert!(!dir.join("starts").exists(), "a test ran: {}", text(out));
+    assert!(!dir.join("out").exists(), "made the folder: {}", text(out));
+    assert!(!dir.join("r.json").exists(), "wrote a report");
+}
+
+#[test]
+fn bad_input_is_rejected_before_anything_runs() {
+    let dir = scratch("stress", "reject");
+    let report = dir.join("r.json");
+    let report = report.to_str().unwrap();
+    let missing = dir.join("no/such/folder/r.xml");
+    let missing = missing.to_str().unwrap();
+    let folder = dir.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (&["pass", "-n", "0"], "must be at least 1"),
+        (&["pass", "--timeout", "0"], "positive number of seconds"),
+        (&["pass", "--timeout", "2s"], "positive number of seconds"),
+        (
+            &["pass", "--json", report, "--junit", missing],
+            "cannot write",
+        ),
+        (&["pass", "--json", folder], "cannot write"),
+        (
+            &["pass", "--json", report, "--junit", folder],
+            "cannot write",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = stress(&dir, args);
+        assert_rejected_up_front(&out, &dir, message);
+    }
+    for limit in ["abc", "0", "-1", "2s"] {
+        let out = stress_command(&dir, &["pass", "--json", report])
+            .env("LAB_TEST_LIMIT", limit)
+            .output()
+            .unwrap();
+        assert_rejected_up_front(
+            &out,
+            &dir,
+            &format!(
+                "LAB_TEST_LIMIT must be a positive number of seconds (like 120 or 2.5), not \"{limit}\""
+            ),
+        );
+    }
+    let out = stress_command(&dir, &["pass", "--json", report])
+        .env("LAB_LOG", dir.join("no/such/folder/ev.jsonl"))
+        .output()
+        .unwrap();
+    assert_rejected_up_front(&out, &dir, "LAB_LOG: cannot write");
+    let out = stress(&dir, &["no_such_test", "--json", report]);
+    assert_rejected_up_front(&out, &dir, "no test matches");
+    // A valid limit is taken, and the runs go ahead.
+    let out = stress_command(&dir, &["pass", "-n", "1"])
+        .env("LAB_TEST_LIMIT", "7.5")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_contains(&out, "each test fails by itself after 7.5 s");
+}
+
+#[test]
+fn a_report_that_cannot_be_written_at_the_end_is_no_success() {
+    let dir = scratch("stress", "lostreport");
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let child = stress_command(&dir, &["pass", "-n", "20", "-p", "1"])
+        .arg("--json")
+        .arg(sub.join("r.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The folder goes away once the runs have started.
+    let t0 = Instant::now();
+    while !dir.join("starts").exists() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no run started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_dir_all(&sub).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_contains(&out, "20 passed, 0 failed");
+    assert_contains(&out, "error: cannot write");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn a_result_file_must_hold_one_record_of_the_test_that_ran() {
+    let dir = scratch("stress", "records");
+    let (out, report) = stress_report(&dir, "r.json", &["twice", "other", "-n", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_contains(&out, "0 passed, 4 failed");
+    assert_contains(
+        &out,
+        "the result file holds 2 records; a run of twice_fake writes exactly one",
+    );
+    assert_contains(
+        &out,
+        "the result record names pass_fake, not other_fake, the test that ran",
+    );
+    let runs = runs(&report);
+    assert_eq!(runs.len(), 4);
+    assert!(
+        runs.iter().all(|r| r["verdict"] == "bad-record"),
+        "{report}"
+    );
+}
+
+#[test]
+fn lab_log_gives_each_run_its_own_event_log() {
+    let dir = scratch("stress", "lablog");
+    let j = dir.join("r.json");
+    // A relative LAB_LOG is taken from the user's folder.
+    let out = stress_command(&dir, &["pass", "late", "-n", "3", "--seed", "11"])
+        .arg("--json")
+        .arg(&j)
+        .env("LAB_LOG", "ev.jsonl")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_contains(&out, "each run writes its own event log");
+    assert!(!dir.join("ev.jsonl").exists(), "the runs shared one file");
+    let report = json(&j);
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 6);
+    for run in runs {
+        let (test, seed) = (run["test"].as_str().unwrap(), &run["seed"]);
+        let events = dir.join(format!("ev-{test}-{seed}.jsonl"));
+        assert_eq!(run["events"].as_str(), events.to_str(), "{run}");
+        let lines = std::fs::read_to_string(&events).unwrap();
+        assert_eq!(lines.lines().count(), 1, "{lines}");
+        assert!(lines.contains(test), "{lines}");
+        // A failed run's timeline is drawn from its own log.
+        if run["verdict"] == "failed" {
+            let html = std::fs::read_to_string(run["timeline"].as_str().unwrap()).unwrap();
+            assert!(html.contains(test), "no {test} in the timeline");
+        } else {
+            assert!(run["timeline"].is_null(), "{run}");
+        }
+    }
 }
 
 /// A tiny cargo package `tests` with a lab test target `raft_9z` that
-/// speaks the contract: `ok_9z` passes, `bad_9z` fails. With `broken`, the
-/// target does not compile.
+/// speaks the contract (`ok_9z` passes, `bad_9z` fails) and an extra
+/// target `raft_9z_extra` (`steady_9z_extra` passes). With `broken`,
+/// `raft_9z` does not compile.
 fn lab_package(dir: &Path, broken: bool) {
     std::fs::create_dir_all(dir.join("tests")).unwrap();
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(
         dir.join("Cargo.toml"),
         "[package]\nname = \"tests\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-         [workspace]\n\n[[test]]\nname = \"raft_9z\"\npath = \"tests/raft_9z.rs\"\nharness = false\n",
+         [workspace]\n\n[[test]]\nname = \"raft_9z\"\npath = \"tests/raft_9z.rs\"\nharness = false\n\
+         \n[[test]]\nname = \"raft_9z_extra\"\npath = \"tests/raft_9z_extra.rs\"\nharness = false\n",
     )
     .unwrap();
     std::fs::write(dir.join("src/lib.rs"), "").unwrap();
@@ -320,11 +531,13 @@ use std::io::Write;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
-        println!("ok_9z: test\nbad_9z: test\n\n2 tests, 0 benchmarks");
+        for name in TESTS {
+            println!("{name}: test");
+        }
         return;
     }
     let seed = std::env::var("LAB_SEED").unwrap_or_default();
-    let passed = args[0] == "ok_9z";
+    let passed = !args[0].starts_with("bad");
     let path = std::env::var("LAB_RESULT_FILE").unwrap();
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
     let failure = if passed { "null".to_string() } else { "\"bad on purpose\"".to_string() };
@@ -332,25 +545,55 @@ fn main() {
     std::process::exit(if passed { 0 } else { 101 });
 }
 "#;
-    let body = if broken {
-        format!("{body}\nfn oops() -> u32 {{ \"not a number\" }}\n")
+    let go = format!("const TESTS: [&str; 2] = [\"ok_9z\", \"bad_9z\"];\n{body}");
+    let go = if broken {
+        format!("{go}\nfn oops() -> u32 {{ \"not a number\" }}\n")
     } else {
-        body.to_string()
+        go
     };
-    std::fs::write(dir.join("tests/raft_9z.rs"), body).unwrap();
+    std::fs::write(dir.join("tests/raft_9z.rs"), go).unwrap();
+    let extra = format!("const TESTS: [&str; 1] = [\"steady_9z_extra\"];\n{body}");
+    std::fs::write(dir.join("tests/raft_9z_extra.rs"), extra).unwrap();
 }
 
-fn stress_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labtest"))
-        .arg("stress")
-        .arg("--quiet")
-        .arg("--out")
+fn stress_in_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = quiet_stress();
+    cmd.arg("--out")
         .arg(dir.join("out"))
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env("CARGO_TARGET_DIR", dir.join("target"));
+    cmd
+}
+
+fn stress_in(dir: &Path, args: &[&str]) -> Output {
+    stress_in_command(dir, args).output().unwrap()
+}
+
+#[test]
+fn extra_tests_need_extra_and_bad_input_stops_the_build() {
+    let dir = scratch("stress", "extra");
+    lab_package(&dir, false);
+    // Bad input is found before cargo builds anything.
+    let out = stress_in_command(&dir, &["ok"])
+        .env("LAB_TEST_LIMIT", "2s")
         .output()
-        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(!dir.join("target").exists(), "it built: {}", text(&out));
+    // A filter that matches only extra tests.
+    let out = stress_in(&dir, &["steady", "-n", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_contains(&out, "these are extra tests: add --extra");
+    assert_contains(&out, "steady_9z_extra (raft_9z_extra)");
+    assert!(!text(&out).contains("passed"), "{}", text(&out));
+    let out = stress_in(&dir, &["steady", "-n", "1", "--extra"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_contains(&out, "1 passed, 0 failed");
+    // Without a filter, the extra tests stay out.
+    let out = stress_in(&dir, &["-n", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_contains(&out, "1 passed, 1 failed");
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! A fake lab test binary for the stress runner's own tests. It speaks the
 //! lab tests' contract (`--list`, `NAME --exact`, `LAB_SEED`,
-//! `LAB_RESULT_FILE`, exit 0/101) with tests that pass, fail on chosen
-//! seeds, hang, panic, end without a verdict, or fail on an overloaded
-//! machine.
+//! `LAB_RESULT_FILE`, `LAB_LOG`, exit 0/101) with tests that pass, fail on
+//! chosen seeds, hang, panic, end without a verdict, fail on an overloaded
+//! machine, or write a result file that must not count (two records, or
+//! another test's). Each run appends its test's name to `FAKE_STARTS`, if
+//! set, so that tests can see whether anything ran.
 
 // A test fixture for process handling, outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -10,29 +12,37 @@
 use std::io::Write;
 use std::time::Duration;
 
-const TESTS: [&str; 6] = [
+const TESTS: [&str; 8] = [
     "pass_fake",
     "flaky_fake",
     "hang_fake",
     "panic_fake",
     "silent_fake",
     "late_fake",
+    "twice_fake",
+    "other_fake",
 ];
 
-fn record(test: &str, passed: bool, seed: u64, oversleep_ms: f64, failure: Option<String>) {
-    let Ok(path) = std::env::var("LAB_RESULT_FILE") else {
+/// Appends `line` to the file named by the environment variable `var`, if
+/// set.
+fn append_to(var: &str, line: &str) {
+    let Ok(path) = std::env::var(var) else {
         return;
     };
-    let line = serde_json::json!({
-        "test": test, "passed": passed, "seconds": 0.05, "peers": 3, "rpcs": 10, "bytes": 100,
-        "commands": 0, "seed": seed, "worst_oversleep_ms": oversleep_ms, "failure": failure,
-    });
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .unwrap();
     writeln!(f, "{line}").unwrap();
+}
+
+fn record(test: &str, passed: bool, seed: u64, oversleep_ms: f64, failure: Option<String>) {
+    let line = serde_json::json!({
+        "test": test, "passed": passed, "seconds": 0.05, "peers": 3, "rpcs": 10, "bytes": 100,
+        "commands": 0, "seed": seed, "worst_oversleep_ms": oversleep_ms, "failure": failure,
+    });
+    append_to("LAB_RESULT_FILE", &line.to_string());
 }
 
 fn main() {
@@ -50,6 +60,11 @@ fn main() {
         .unwrap_or(0);
     let name = args.first().map(String::as_str).unwrap_or("");
     println!("seed: {seed}\nrunning {name}");
+    append_to("FAKE_STARTS", name);
+    if std::env::var("LAB_LOG").is_ok() {
+        let begin = serde_json::json!({"t": 0.0, "peer": null, "kind": "test_begin", "test": name, "seed": seed});
+        append_to("LAB_LOG", &begin.to_string());
+    }
     std::thread::sleep(Duration::from_millis(50));
     match name {
         "pass_fake" => record(name, true, seed, 1.0, None),
@@ -86,6 +101,11 @@ fn main() {
         }
         "panic_fake" => panic!("the fake test panicked"),
         "silent_fake" => {}
+        "twice_fake" => {
+            record(name, true, seed, 1.0, None);
+            record(name, true, seed, 1.0, None);
+        }
+        "other_fake" => record("pass_fake", true, seed, 1.0, None),
         "late_fake" => {
             record(
                 name,
