@@ -5,9 +5,15 @@
 //! thread is reported by [`crate::thread`], not turned into a second panic
 //! on the next locker). A deterministic scheduler will later hook every
 //! lock and wait here, so nothing outside this module may use
-//! `std::sync::Mutex`, `parking_lot::Mutex` or a raw condition variable
-//! (clippy enforces it). Atomics and `Arc` are not blocking and are
-//! re-exported as they are.
+//! `std::sync::Mutex`, `std::sync::RwLock`, their `parking_lot` twins or a
+//! raw condition variable (clippy enforces it). Atomics and `Arc` are not
+//! blocking and are re-exported as they are.
+//!
+//! [`Mutex`] is the lock to reach for. [`RwLock`] lets many readers in at
+//! once (a peer's `get_state` beside its RPC handlers, say); like the
+//! Mutex it is fair enough that a waiting writer is not starved, and a
+//! thread that takes a read lock it already holds may deadlock behind a
+//! waiting writer.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -58,6 +64,69 @@ impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for Mutex<T> {
     }
 }
 
+/// A reader-writer lock: many readers or one writer at a time.
+#[derive(Default)]
+pub struct RwLock<T: ?Sized>(parking_lot::RwLock<T>);
+
+/// The guard of a read-locked [`RwLock`]; the lock is released when it
+/// drops.
+pub type RwLockReadGuard<'a, T> = parking_lot::RwLockReadGuard<'a, T>;
+
+/// The guard of a write-locked [`RwLock`]; the lock is released when it
+/// drops.
+pub type RwLockWriteGuard<'a, T> = parking_lot::RwLockWriteGuard<'a, T>;
+
+impl<T> RwLock<T> {
+    /// A new unlocked reader-writer lock holding `value`.
+    pub const fn new(value: T) -> Self {
+        RwLock(parking_lot::RwLock::new(value))
+    }
+
+    /// Consumes the lock and returns what it held.
+    pub fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    /// Blocks until no writer holds or waits for the lock, then takes a
+    /// shared read lock.
+    pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        self.0.read()
+    }
+
+    /// Blocks until nobody holds the lock, then takes it to write.
+    pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        self.0.write()
+    }
+
+    /// Takes a read lock if one is available now.
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        self.0.try_read()
+    }
+
+    /// Takes the write lock if nobody holds the lock now.
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        self.0.try_write()
+    }
+
+    /// Takes a read lock if one becomes available within `timeout`.
+    pub fn try_read_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
+        self.0.try_read_for(timeout)
+    }
+
+    /// Takes the write lock if it frees within `timeout`.
+    pub fn try_write_for(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
+        self.0.try_write_for(timeout)
+    }
+}
+
+impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A condition variable to wait on together with a [`Mutex`].
 #[derive(Default)]
 pub struct Condvar(parking_lot::Condvar);
@@ -92,5 +161,49 @@ impl Condvar {
     /// Wakes every waiter.
     pub fn notify_all(&self) {
         self.0.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rwlock_lets_readers_share_and_writers_exclude() {
+        let lock = RwLock::new(vec![1]);
+        {
+            let a = lock.read();
+            let b = lock.read();
+            assert_eq!((a.len(), b.len()), (1, 1));
+            assert!(lock.try_write().is_none(), "a writer got in beside readers");
+            assert!(lock.try_write_for(Duration::from_millis(5)).is_none());
+        }
+        {
+            let mut w = lock.write();
+            w.push(2);
+            assert!(lock.try_read().is_none(), "a reader got in beside a writer");
+            assert!(lock.try_read_for(Duration::from_millis(5)).is_none());
+        }
+        assert_eq!(*lock.try_read().unwrap(), vec![1, 2]);
+        assert_eq!(lock.into_inner(), vec![1, 2]);
+    }
+
+    #[test]
+    fn rwlock_writer_waits_for_the_reader_across_threads() {
+        let lock = Arc::new(RwLock::new(0u32));
+        let reading = lock.read();
+        let (started_tx, started) = crate::chan::bounded::<()>(0);
+        let writer = {
+            let lock = lock.clone();
+            crate::thread::spawn("writer", move || {
+                started_tx.send(()).unwrap();
+                *lock.write() += 1;
+            })
+        };
+        started.recv().unwrap();
+        assert_eq!(*reading, 0, "the writer wrote under a reader");
+        drop(reading);
+        writer.join().unwrap();
+        assert_eq!(*lock.read(), 1);
     }
 }
