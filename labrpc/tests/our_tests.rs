@@ -324,6 +324,16 @@ fn a_window_fails_a_miss_the_machine_does_not_explain() {
         judge("x", bound, Some(ms(110)), ms(1)),
         Verdict::Failed(_)
     ));
+    // Late by microseconds, a hand-off no timed wait measures: inconclusive.
+    assert!(matches!(
+        judge(
+            "x",
+            bound,
+            Some(ms(100) + Duration::from_micros(90)),
+            Duration::ZERO
+        ),
+        Verdict::Inconclusive(_)
+    ));
     // Late by less than three wake-ups of 20 ms: inconclusive.
     assert!(matches!(
         judge("x", bound, Some(ms(150)), ms(20)),

@@ -22,8 +22,11 @@ use labrpc::thread::{self, JoinHandle, Owner};
 use labrpc::time::{self, Duration, Instant, OversleepWatch};
 use std::io::Write;
 
-/// Lateness below this is a healthy machine: a miss is then a real one.
-pub const MIN_LATENESS: Duration = Duration::from_millis(5);
+/// A miss this small is within what no timed wait measures (a hand-off
+/// from one thread to another): Go's 100 ms window after `DeleteServer` is
+/// the network's own 100 ms check period, so a correct network meets it
+/// with nothing to spare and can miss it by microseconds.
+pub const HANDOFF_SLACK: Duration = Duration::from_millis(1);
 
 /// A miss by at most this many times the worst lateness is explained by
 /// it: an event in these tests waits on up to three wake-ups in a row (a
@@ -65,7 +68,7 @@ pub fn judge(what: &str, bound: Duration, took: Option<Duration>, lateness: Dura
     let seen = format!(
         "{what}: took {took:?}, bound {bound:?}, while the machine woke threads up to {lateness:?} late"
     );
-    if lateness >= MIN_LATENESS && miss <= lateness * WAKEUPS_IN_A_ROW {
+    if miss <= lateness * WAKEUPS_IN_A_ROW + HANDOFF_SLACK {
         Verdict::Inconclusive(seen)
     } else {
         Verdict::Failed(seen)
