@@ -27,7 +27,8 @@ use std::time::Duration;
 pub struct Mutex<T: ?Sized>(parking_lot::Mutex<T>);
 
 /// The guard of a locked [`Mutex`]; the lock is released when it drops.
-pub type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+/// It is the layer's own type (see [`Guard`]).
+pub type MutexGuard<'a, T> = Guard<parking_lot::MutexGuard<'a, T>>;
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
@@ -44,17 +45,17 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Blocks until the lock is free, then takes it.
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        self.0.lock()
+        Guard(self.0.lock())
     }
 
     /// Takes the lock if it is free now.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.0.try_lock()
+        self.0.try_lock().map(Guard)
     }
 
     /// Takes the lock if it frees within `timeout`.
     pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
-        self.0.try_lock_for(timeout)
+        self.0.try_lock_for(timeout).map(Guard)
     }
 }
 
@@ -69,12 +70,37 @@ impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for Mutex<T> {
 pub struct RwLock<T: ?Sized>(parking_lot::RwLock<T>);
 
 /// The guard of a read-locked [`RwLock`]; the lock is released when it
-/// drops.
-pub type RwLockReadGuard<'a, T> = parking_lot::RwLockReadGuard<'a, T>;
+/// drops. It is the layer's own type (see [`Guard`]).
+pub type RwLockReadGuard<'a, T> = Guard<parking_lot::RwLockReadGuard<'a, T>>;
 
 /// The guard of a write-locked [`RwLock`]; the lock is released when it
-/// drops.
-pub type RwLockWriteGuard<'a, T> = parking_lot::RwLockWriteGuard<'a, T>;
+/// drops. It is the layer's own type (see [`Guard`]).
+pub type RwLockWriteGuard<'a, T> = Guard<parking_lot::RwLockWriteGuard<'a, T>>;
+
+/// A held lock of this module. The layer's own type around `parking_lot`'s
+/// guard, so that every release of a lock happens in a drop the layer owns,
+/// where a deterministic scheduler can hook it (a `Drop` here); no caller names
+/// `parking_lot`. Use it through `*` and `.` like the value it guards.
+pub struct Guard<G>(G);
+
+impl<G: std::ops::Deref> std::ops::Deref for Guard<G> {
+    type Target = G::Target;
+    fn deref(&self) -> &G::Target {
+        &self.0
+    }
+}
+
+impl<G: std::ops::DerefMut> std::ops::DerefMut for Guard<G> {
+    fn deref_mut(&mut self) -> &mut G::Target {
+        &mut self.0
+    }
+}
+
+impl<G: std::fmt::Debug> std::fmt::Debug for Guard<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 impl<T> RwLock<T> {
     /// A new unlocked reader-writer lock holding `value`.
@@ -92,32 +118,32 @@ impl<T: ?Sized> RwLock<T> {
     /// Blocks until no writer holds or waits for the lock, then takes a
     /// shared read lock.
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.0.read()
+        Guard(self.0.read())
     }
 
     /// Blocks until nobody holds the lock, then takes it to write.
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.0.write()
+        Guard(self.0.write())
     }
 
     /// Takes a read lock if one is available now.
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        self.0.try_read()
+        self.0.try_read().map(Guard)
     }
 
     /// Takes the write lock if nobody holds the lock now.
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
-        self.0.try_write()
+        self.0.try_write().map(Guard)
     }
 
     /// Takes a read lock if one becomes available within `timeout`.
     pub fn try_read_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
-        self.0.try_read_for(timeout)
+        self.0.try_read_for(timeout).map(Guard)
     }
 
     /// Takes the write lock if it frees within `timeout`.
     pub fn try_write_for(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
-        self.0.try_write_for(timeout)
+        self.0.try_write_for(timeout).map(Guard)
     }
 }
 
@@ -139,14 +165,14 @@ impl Condvar {
 
     /// Releases the guard's lock, waits for a notification, relocks.
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.0.wait(guard);
+        self.0.wait(&mut guard.0);
     }
 
     /// Like [`Condvar::wait`], but gives up after `timeout`; returns true
     /// if it timed out.
     pub fn wait_for<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> bool {
         let start = std::time::Instant::now();
-        let timed_out = self.0.wait_for(guard, timeout).timed_out();
+        let timed_out = self.0.wait_for(&mut guard.0, timeout).timed_out();
         if timed_out {
             crate::time::note_wake(start, timeout);
         }
