@@ -8,7 +8,7 @@ OUT ?= handout
 SUBMISSION ?=
 SUBMISSIONS ?=
 
-.PHONY: test-2a test-2a-extra test fmt-check clippy test-all test-browser bench-labrpc \
+.PHONY: test-2a test-2a-extra test fmt-check clippy test-all test-browser test-handout bench-labrpc \
 	stress-2a handout grade grade-all grade-catalog
 
 ## The three 2A tests, release build, in Go's order, one at a time.
@@ -20,7 +20,7 @@ test-2a-extra:
 	$(CARGO) test --release -p tests --test raft_2a_extra
 
 ## Every test of the workspace, plus the fmt and clippy checks (CI runs this).
-test: fmt-check clippy test-all test-browser
+test: fmt-check clippy test-all test-browser test-handout
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -38,6 +38,13 @@ test-browser:
 	else \
 		echo "test-browser skipped: no chromium (apt-get install chromium)"; \
 	fi
+
+## A fresh handout passes its own `make check` (fmt, clippy) with the untouched skeleton.
+HANDOUT_CHECK = target/handout-check
+test-handout:
+	rm -rf $(HANDOUT_CHECK)
+	$(LABTEST) handout --out $(HANDOUT_CHECK)
+	$(MAKE) -C $(HANDOUT_CHECK) check
 
 ## labrpc throughput: 100,000 calls sequential and from 100 clients.
 bench-labrpc:

@@ -55,6 +55,15 @@
 //! virtual-time scheduler will later slot in behind them without changing
 //! any caller. `clippy.toml` forbids the raw APIs everywhere else.
 //!
+//! | Go | the layer |
+//! |---|---|
+//! | `time.Sleep`, `time.Now` | [`time::sleep`], [`time::now`] |
+//! | `go f()` | [`thread::spawn`] (named) |
+//! | `sync.Mutex`, `sync.RWMutex`, `sync.Cond` | [`sync::Mutex`], [`sync::RwLock`], [`sync::Condvar`] |
+//! | `make(chan T)`, `make(chan T, n)` | [`chan::bounded`]`(0)`, [`chan::bounded`]`(n)` ([`chan::unbounded`] too) |
+//! | `select { case ...; case <-time.After(d): }` | [`chan::Select`] with [`chan::Select::select_timeout`] |
+//! | `rand.Intn` | [`rand::below`], [`rand::millis`] |
+//!
 //! This crate must never let a caller wait forever on the network itself
 //! (only on a handler that never returns, as in Go), never hold its lock
 //! across a sleep or a handler, and never swallow a panic.

@@ -200,12 +200,8 @@ impl NetState {
         if self.stop.lock().is_none() {
             return None;
         }
-        // Counted before anything can fail, as Go's dispatcher does.
-        self.count.fetch_add(1, Ordering::SeqCst);
-        self.bytes.fetch_add(args.len() as u64, Ordering::SeqCst);
+        let route = self.count_and_route(end, args.len());
         let id = NEXT_RPC_ID.fetch_add(1, Ordering::Relaxed);
-
-        let route = self.route(end);
         crate::event!(
             None,
             "rpc_send",
@@ -272,9 +268,15 @@ impl NetState {
         Ok(reply)
     }
 
-    /// Samples what a request from `end` sees now.
-    fn route(&self, end: &str) -> Route {
+    /// Counts a request of `bytes` bytes from `end` (before anything can
+    /// fail, as Go's dispatcher does) and samples what it sees now. Both
+    /// happen under the tables' lock, so once [`Network::total_count`]
+    /// shows a request, its route is fixed: a test can wait for the count
+    /// instead of sleeping before it changes the network.
+    fn count_and_route(&self, end: &str, bytes: usize) -> Route {
         let tables = self.tables.lock();
+        self.count.fetch_add(1, Ordering::SeqCst);
+        self.bytes.fetch_add(bytes as u64, Ordering::SeqCst);
         let enabled = tables.enabled.get(end).copied().unwrap_or(false);
         let server = match tables.connections.get(end) {
             Some(Some(name)) if enabled => match tables.servers.get(name) {

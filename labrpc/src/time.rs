@@ -10,12 +10,20 @@
 //! Each [`sleep`] also measures how late it woke (oversleep). A machine
 //! that is too loaded to wake a sleeper on time makes a correct Raft miss
 //! its elections; [`worst_oversleep`] lets a test runner tell such a false
-//! failure from a real bug.
+//! failure from a real bug, and an [`OversleepWatch`] measures the same over
+//! one window (a check with a real-time bound) while other tests run in the
+//! same process.
+//!
+//! This module must never sleep or read the clock other than through the
+//! OS monotonic clock, and its measures must never slow a wait down: with
+//! no watch open, a wake-up costs two atomic operations.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+use parking_lot::Mutex;
 use std::ops::{Add, Sub};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 pub use std::time::Duration;
 
 /// A point in time on the layer's clock.
@@ -36,6 +44,11 @@ impl Instant {
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
         self.0.saturating_duration_since(earlier.0)
+    }
+
+    /// The OS instant behind `self`, for the layer's own timed waits.
+    pub(crate) fn to_std(self) -> std::time::Instant {
+        self.0
     }
 }
 
@@ -66,8 +79,13 @@ pub fn sleep(d: Duration) {
 /// Records how late a timed wait that began at `start` and meant to last
 /// `meant` woke up. Every timed wait of the layer reports through here.
 pub(crate) fn note_wake(start: std::time::Instant, meant: Duration) {
-    let late = start.elapsed().saturating_sub(meant);
-    WORST_OVERSLEEP_US.fetch_max(late.as_micros() as u64, Ordering::Relaxed);
+    let late_us = start.elapsed().saturating_sub(meant).as_micros() as u64;
+    WORST_OVERSLEEP_US.fetch_max(late_us, Ordering::Relaxed);
+    if OPEN_WATCHES.load(Ordering::Acquire) > 0 {
+        for watch in WATCHES.lock().iter() {
+            watch.fetch_max(late_us, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The worst oversleep of any [`sleep`] in this process so far: how much
@@ -83,6 +101,40 @@ pub fn reset_oversleep() {
     WORST_OVERSLEEP_US.store(0, Ordering::Relaxed);
 }
 
+/// The worst oversleep of every open [`OversleepWatch`], in microseconds.
+static WATCHES: Mutex<Vec<Arc<AtomicU64>>> = Mutex::new(Vec::new());
+
+/// How many watches are open (read on every wake-up without the lock).
+static OPEN_WATCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// The worst oversleep of any timed wait of the layer, on any thread, that
+/// ends while the watch is open: how late the machine woke threads during
+/// one window. A check with a real-time bound uses it to tell a machine too
+/// loaded to judge from a real miss.
+pub struct OversleepWatch(Arc<AtomicU64>);
+
+impl OversleepWatch {
+    /// Opens a watch; it measures until it is dropped.
+    pub fn start() -> OversleepWatch {
+        let worst = Arc::new(AtomicU64::new(0));
+        WATCHES.lock().push(worst.clone());
+        OPEN_WATCHES.fetch_add(1, Ordering::Release);
+        OversleepWatch(worst)
+    }
+
+    /// The worst oversleep since [`OversleepWatch::start`].
+    pub fn worst(&self) -> Duration {
+        Duration::from_micros(self.0.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for OversleepWatch {
+    fn drop(&mut self) {
+        WATCHES.lock().retain(|w| !Arc::ptr_eq(w, &self.0));
+        OPEN_WATCHES.fetch_sub(1, Ordering::Release);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +146,30 @@ mod tests {
         assert!(t0.elapsed() >= Duration::from_millis(20));
         assert!(now() - t0 >= Duration::from_millis(20));
         assert!(worst_oversleep() < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_watch_sees_only_wakes_while_it_is_open() {
+        // Other tests of this binary may wake meanwhile, a little late:
+        // the fakes below are far later than any of theirs.
+        let long_ago = std::time::Instant::now() - Duration::from_millis(2100);
+        note_wake(long_ago, Duration::from_millis(100)); // 2 s late, no watch open
+        let watch = OversleepWatch::start();
+        assert!(
+            watch.worst() < Duration::from_secs(2),
+            "{:?}",
+            watch.worst()
+        );
+        let start = std::time::Instant::now() - Duration::from_millis(1600);
+        note_wake(start, Duration::from_millis(100)); // 1.5 s late
+        assert!(watch.worst() >= Duration::from_millis(1500));
+        assert!(worst_oversleep() >= Duration::from_secs(2));
+        drop(watch);
+        assert!(
+            WATCHES
+                .lock()
+                .iter()
+                .all(|w| w.load(Ordering::Relaxed) < 1_500_000)
+        );
     }
 }

@@ -35,6 +35,27 @@
 //!   persistent state changes, before answering an RPC or sending one. The
 //!   harness owns its code.
 //!
+//! # What a crate may add
+//! - Extra public items (types, functions, `pub use`) are allowed: the
+//!   harness names only the items above, so anything else is the crate's
+//!   own business. This crate exports its RPC messages and `LogEntry`.
+//! - Extra methods on the `"Raft"` service are allowed: the harness
+//!   registers whatever [`Raft::service`] returns on each peer's server
+//!   and never calls a method itself, so a peer may call any method its
+//!   own service registers (`"Raft.InstallSnapshot"`, `"Raft.Ping"`...).
+//!   Every call counts in the RPC totals the tests bound, like
+//!   RequestVote and AppendEntries. The service must be called `"Raft"`,
+//!   and it is the only one a server holds: a second service cannot be
+//!   added.
+//! - Private modules are allowed, nested ones too: the grader copies the
+//!   whole `src/` folder (and nothing else: not `Cargo.toml`, `build.rs`
+//!   or other folders). `src/persister.rs` is the course's and is replaced
+//!   by its copy; keep `mod persister; pub use persister::Persister;`.
+//! - Dependencies are only those of the course's `raft/Cargo.toml`
+//!   (`labrpc`, `labcodec`, `serde`); every blocking call goes through
+//!   `labrpc`'s layer, whose `chan` has a `Select` with a deadline and
+//!   whose `sync` has `Mutex`, `RwLock` and `Condvar`.
+//!
 //! # Rules a Raft must follow
 //! - Every sleep, clock read, thread, lock, channel and random draw goes
 //!   through `labrpc::{time, thread, sync, chan, rand}`: a run can then be
