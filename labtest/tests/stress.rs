@@ -194,13 +194,19 @@ fn a_hang_is_killed_with_its_process_group_at_the_timeout() {
 fn assert_no_hang_survives(dir: &Path) {
     let pids = std::fs::read_to_string(dir.join("pid")).unwrap();
     assert!(!pids.trim().is_empty(), "no hang started");
-    std::thread::sleep(Duration::from_millis(500));
-    for pid in pids.lines() {
+    // A killed process may take a moment to be reaped: wait for it, with a
+    // deadline, rather than sleeping a fixed time.
+    let gone = |pid: &str| {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        assert!(
-            status.is_empty() || status.contains("State:\tZ"),
-            "the hung test's child {pid} survived: {status}"
-        );
+        status.is_empty() || status.contains("State:\tZ")
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for pid in pids.lines() {
+        while !gone(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        assert!(gone(pid), "the hung test's child {pid} survived: {status}");
     }
 }
 
