@@ -63,13 +63,14 @@ fn violation(message: &serde_json::Value) -> Option<Violation> {
         .find(|s| s["is_primary"] == true)?;
     let file = span["file_name"].as_str()?;
     let mut what = m["message"].as_str()?.to_string();
-    // Clippy gives a ban's reason as a note.
-    if let Some(note) = m["children"]
+    // Clippy gives the reason of a disallowed item as the first note.
+    let reason = m["children"]
         .as_array()
-        .and_then(|c| c.iter().find_map(|c| c["message"].as_str()))
-        .filter(|note| !note.starts_with('`') && !note.starts_with("for further"))
-    {
-        what += &format!(": {note}");
+        .and_then(|c| c.first())
+        .and_then(|c| c["message"].as_str())
+        .filter(|_| code.starts_with("clippy::disallowed_"));
+    if let Some(reason) = reason {
+        what += &format!(": {reason}");
     }
     Some(Violation {
         file: file.strip_prefix("raft/").unwrap_or(file).to_string(),
@@ -103,6 +104,8 @@ mod tests {
             })
         );
         assert_eq!(violation(&message("clippy::needless_return")), None);
+        let unsafe_code = violation(&message("unsafe_code")).unwrap();
+        assert!(!unsafe_code.what.contains("closed"), "{unsafe_code:?}");
         assert_eq!(violation(&message("E0308")), None);
     }
 }
