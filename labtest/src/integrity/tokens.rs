@@ -127,11 +127,10 @@ impl Lexer {
 
     /// A character literal or a lifetime, from its quote.
     fn quote(&mut self, line: usize) {
-        let is_char = match (self.peek(1), self.peek(2)) {
-            (Some('\\'), _) => true,
-            (Some(_), Some('\'')) => true,
-            _ => false,
-        };
+        let is_char = matches!(
+            (self.peek(1), self.peek(2)),
+            (Some('\\'), _) | (Some(_), Some('\''))
+        );
         self.bump();
         if !is_char {
             while self
