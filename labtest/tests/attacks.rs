@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{labtest, repo, scratch, skeleton_with_attack, text};
+use common::{grade_batch, labtest, repo, scratch, skeleton_with_attack, text};
 use std::fs;
 use std::process::Command;
 
@@ -89,17 +89,7 @@ fn every_attack_scores_zero_and_the_report_says_why() {
         skeleton_with_attack(&subs.join(a.name), a.source);
     }
     let out_dir = dir.join("out");
-    let out = labtest(&[
-        "grade-batch",
-        subs.to_str().unwrap(),
-        "-k",
-        "1",
-        "-p",
-        "3",
-        "--quiet",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = grade_batch(&subs, &out_dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     for a in &attacks {
         let results = fs::read_to_string(out_dir.join(a.name).join("results.json")).unwrap();

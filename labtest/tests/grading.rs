@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{assert_contains, scratch, text};
+use common::{assert_contains, grade_batch, labtest, repo, scratch, text};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,21 +25,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn labtest(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labtest"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
 }
 
 /// A copy of the reference raft crate, changed by `edit` (on lib.rs).
@@ -251,17 +236,7 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
     fs::rename(&bad, subs.join("bob")).unwrap();
     fs::write(subs.join("carol.tar.gz"), "not an archive").unwrap();
     let out_dir = dir.join("out");
-    let out = labtest(&[
-        "grade-batch",
-        subs.to_str().unwrap(),
-        "-k",
-        "1",
-        "-p",
-        "3",
-        "--quiet",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = grade_batch(&subs, &out_dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let csv = fs::read_to_string(out_dir.join("scores.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();

@@ -47,6 +47,22 @@ pub fn labtest(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Grades every submission in `subs` in one session (`grade-batch`, one
+/// run of each test), with the reports in `out`.
+pub fn grade_batch(subs: &std::path::Path, out: &std::path::Path) -> Output {
+    labtest(&[
+        "grade-batch",
+        subs.to_str().unwrap(),
+        "-k",
+        "1",
+        "-p",
+        "3",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 /// Where `Raft::make` starts an attack in `lib.rs`: the start of its body.
 fn make_body(lib: &str) -> usize {
     let make = lib.find("pub fn make(").expect("lib.rs has no Raft::make");
