@@ -11,9 +11,9 @@
 
 mod common;
 
-use common::{grade_batch, labtest, repo, scratch, skeleton_with_attack, text};
+use common::{grade_batch, initial_election_in, labtest, scratch, skeleton_with_attack, text};
 use std::fs;
-use std::process::Command;
+use std::path::Path;
 
 /// Why an attack scores 0.
 enum Why {
@@ -155,27 +155,13 @@ fn the_verdict_channel_is_not_in_the_environment() {
     )
     .unwrap();
     let record = dir.join("record.jsonl");
-    let run = Command::new("cargo")
-        .args([
-            "test",
-            "--release",
-            "-q",
-            "-p",
-            "tests",
-            "--test",
-            "raft_2a",
-            "--",
-        ])
-        .args(["initial_election_2a", "--exact"])
-        .current_dir(&tree)
-        .env(
-            "CARGO_TARGET_DIR",
-            repo().join("target/labtest/grade-target"),
-        )
-        .env("LAB_RESULT_FILE", &record)
-        .env("LAB_TEST_LIMIT", "30")
-        .output()
-        .unwrap();
+    let run = initial_election_in(
+        &tree,
+        &[
+            ("LAB_RESULT_FILE", &record),
+            ("LAB_TEST_LIMIT", Path::new("30")),
+        ],
+    );
     let all = text(&run);
     assert!(
         all.contains("attack: LAB_RESULT_FILE is not in the environment"),

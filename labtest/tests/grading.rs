@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{assert_contains, grade_batch, labtest, repo, scratch, text};
+use common::{
+    ONE_RUN_EACH, assert_contains, grade_batch, initial_election_in, labtest, repo, scratch, text,
+};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,19 +45,14 @@ fn submission(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
 
 fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
     let results = out.join("results.json");
-    let mut args = vec![
-        "grade",
-        sub.to_str().unwrap(),
-        "-k",
-        "1",
-        "-p",
-        "3",
-        "--quiet",
+    let mut args = vec!["grade", sub.to_str().unwrap()];
+    args.extend(ONE_RUN_EACH);
+    args.extend([
         "--out",
         out.to_str().unwrap(),
         "--results",
         results.to_str().unwrap(),
-    ];
+    ]);
     args.extend_from_slice(extra);
     let output = labtest(&args);
     let json = serde_json::from_str(&fs::read_to_string(&results).unwrap_or_default())
@@ -195,26 +192,7 @@ fn the_handout_builds_and_its_tests_fail_without_hanging() {
     let again = labtest(&["handout", "--out", tree.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
     let t0 = Instant::now();
-    let run = Command::new("cargo")
-        .args([
-            "test",
-            "--release",
-            "-q",
-            "-p",
-            "tests",
-            "--test",
-            "raft_2a",
-            "--",
-            "initial_election_2a",
-            "--exact",
-        ])
-        .current_dir(&tree)
-        .env(
-            "CARGO_TARGET_DIR",
-            repo().join("target/labtest/grade-target"),
-        )
-        .output()
-        .unwrap();
+    let run = initial_election_in(&tree, &[]);
     assert_eq!(run.status.code(), Some(101), "{}", text(&run));
     assert_contains(&run, "expected one leader, got none");
     assert!(

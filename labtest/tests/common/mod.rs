@@ -47,20 +47,42 @@ pub fn labtest(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Grading options for tests: one run of each test, three at once, quiet.
+pub const ONE_RUN_EACH: [&str; 5] = ["-k", "1", "-p", "3", "--quiet"];
+
 /// Grades every submission in `subs` in one session (`grade-batch`, one
 /// run of each test), with the reports in `out`.
 pub fn grade_batch(subs: &std::path::Path, out: &std::path::Path) -> Output {
-    labtest(&[
-        "grade-batch",
-        subs.to_str().unwrap(),
-        "-k",
-        "1",
+    let mut args = vec!["grade-batch", subs.to_str().unwrap()];
+    args.extend(ONE_RUN_EACH);
+    args.extend(["--out", out.to_str().unwrap()]);
+    labtest(&args)
+}
+
+/// Runs `initial_election_2a` in the lab tree `tree` (a handout) the way a
+/// student does, with `envs` added to its environment; the build shares
+/// the grader's target dir.
+pub fn initial_election_in(tree: &std::path::Path, envs: &[(&str, &std::path::Path)]) -> Output {
+    let mut cmd = std::process::Command::new("cargo");
+    cmd.args([
+        "test",
+        "--release",
+        "-q",
         "-p",
-        "3",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
+        "tests",
+        "--test",
+        "raft_2a",
     ])
+    .args(["--", "initial_election_2a", "--exact"])
+    .current_dir(tree)
+    .env(
+        "CARGO_TARGET_DIR",
+        repo().join("target/labtest/grade-target"),
+    );
+    for (key, value) in envs {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
 }
 
 /// Where `Raft::make` starts an attack in `lib.rs`: the start of its body.
