@@ -7,6 +7,7 @@
 //! that does not build scores zero with the compiler's first errors.
 
 use crate::discover::{self, Source, TestCase};
+use crate::integrity;
 use crate::progress::Progress;
 use crate::run::RunResult;
 use crate::schedule::{self, Parallel, Plan};
@@ -183,6 +184,7 @@ fn prepare(raft_src: &Path, scratch: &Path, s: &Settings) -> Result<Vec<TestCase
     let root = workspace::repo_root()?;
     let ws = scratch.join("workspace");
     workspace::assemble(&root, &ws, raft_src, &[])?;
+    integrity::check(&ws, &s.target_dir)?;
     // SAFETY of the environment: the builds and the runs below read
     // CARGO_TARGET_DIR; set once per grading process, before any thread.
     let source = Source {
@@ -288,7 +290,7 @@ pub fn gradescope(grade: &Grade) -> serde_json::Value {
     let mut tests: Vec<serde_json::Value> = Vec::new();
     if let Some(errors) = &grade.build_errors {
         tests.push(serde_json::json!({
-            "name": "build", "score": 0.0, "max_score": 0.0,
+            "name": integrity::entry_name(errors), "score": 0.0, "max_score": 0.0,
             "output": format!("The submission does not build:\n{errors}"), "visibility": "visible",
         }));
     }

@@ -5,7 +5,7 @@
 //!
 //! It writes only inside the output folder, and refuses a non-empty one.
 
-use crate::workspace::{copy_tree, repo_root};
+use crate::workspace::{copy_tree, install_course_files, repo_root};
 use std::fs;
 use std::path::Path;
 
@@ -33,11 +33,7 @@ pub fn write(out: &Path) -> Result<(), String> {
     let _ = fs::remove_file(out.join("tests/tests/harness.rs"));
     let skeleton = root.join("grading/handout/raft");
     copy_tree(&skeleton, &out.join("raft")).map_err(|e| io("cannot copy the skeleton", e))?;
-    fs::copy(
-        root.join("raft/src/persister.rs"),
-        out.join("raft/src/persister.rs"),
-    )
-    .map_err(|e| io("cannot copy persister.rs", e))?;
+    install_course_files(&root, &out.join("raft"))?;
     for file in ["Cargo.toml", "Cargo.lock", "clippy.toml", ".gitignore"] {
         fs::copy(root.join(file), out.join(file))
             .map_err(|e| io(&format!("cannot copy {file}"), e))?;

@@ -16,6 +16,7 @@ mod discover;
 mod grade;
 mod grade_cli;
 mod handout;
+mod integrity;
 mod progress;
 mod report;
 mod run;

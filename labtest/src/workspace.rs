@@ -4,7 +4,8 @@
 //!
 //! Only a submission's `raft/src/**` is ever copied in: its manifest, build
 //! script and anything else are left out (and reported), and the harness's
-//! own `persister.rs` replaces the submission's. This module must never
+//! own `persister.rs` replaces the submission's; the course's manifest and
+//! ban (`clippy.toml`) go beside it. This module must never
 //! write inside the pristine repository.
 
 use std::fs;
@@ -118,13 +119,22 @@ pub fn assemble(
         with_unique_version(&manifest, dest),
     )
     .map_err(|e| io("cannot write raft/Cargo.toml", e))?;
-    // The persister belongs to the harness.
-    fs::copy(
-        root.join("raft/src/persister.rs"),
-        raft.join("src/persister.rs"),
-    )
-    .map_err(|e| io("cannot copy persister.rs", e))?;
+    install_course_files(root, &raft)?;
     Ok(Vec::new())
+}
+
+/// Puts the course's own files into the raft crate folder `raft`: the
+/// persister (it belongs to the harness) and the course's ban
+/// (`clippy.toml`, which clippy reads from the crate's folder).
+pub fn install_course_files(root: &Path, raft: &Path) -> Result<(), String> {
+    for (from, to) in [
+        ("raft/src/persister.rs", "src/persister.rs"),
+        ("raft/clippy.toml", "clippy.toml"),
+    ] {
+        fs::copy(root.join(from), raft.join(to))
+            .map_err(|e| format!("cannot copy the course's {from}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The raft manifest with a version unique to the workspace at `dest`.

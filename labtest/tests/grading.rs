@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{assert_contains, scratch, text};
+use common::{
+    ONE_RUN_EACH, assert_contains, grade_batch, initial_election_in, labtest, repo, scratch, text,
+};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,21 +27,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn labtest(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labtest"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
 }
 
 /// A copy of the reference raft crate, changed by `edit` (on lib.rs).
@@ -58,19 +45,14 @@ fn submission(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
 
 fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
     let results = out.join("results.json");
-    let mut args = vec![
-        "grade",
-        sub.to_str().unwrap(),
-        "-k",
-        "1",
-        "-p",
-        "3",
-        "--quiet",
+    let mut args = vec!["grade", sub.to_str().unwrap()];
+    args.extend(ONE_RUN_EACH);
+    args.extend([
         "--out",
         out.to_str().unwrap(),
         "--results",
         results.to_str().unwrap(),
-    ];
+    ]);
     args.extend_from_slice(extra);
     let output = labtest(&args);
     let json = serde_json::from_str(&fs::read_to_string(&results).unwrap_or_default())
@@ -210,26 +192,7 @@ fn the_handout_builds_and_its_tests_fail_without_hanging() {
     let again = labtest(&["handout", "--out", tree.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
     let t0 = Instant::now();
-    let run = Command::new("cargo")
-        .args([
-            "test",
-            "--release",
-            "-q",
-            "-p",
-            "tests",
-            "--test",
-            "raft_2a",
-            "--",
-            "initial_election_2a",
-            "--exact",
-        ])
-        .current_dir(&tree)
-        .env(
-            "CARGO_TARGET_DIR",
-            repo().join("target/labtest/grade-target"),
-        )
-        .output()
-        .unwrap();
+    let run = initial_election_in(&tree, &[]);
     assert_eq!(run.status.code(), Some(101), "{}", text(&run));
     assert_contains(&run, "expected one leader, got none");
     assert!(
@@ -251,17 +214,7 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
     fs::rename(&bad, subs.join("bob")).unwrap();
     fs::write(subs.join("carol.tar.gz"), "not an archive").unwrap();
     let out_dir = dir.join("out");
-    let out = labtest(&[
-        "grade-batch",
-        subs.to_str().unwrap(),
-        "-k",
-        "1",
-        "-p",
-        "3",
-        "--quiet",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = grade_batch(&subs, &out_dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let csv = fs::read_to_string(out_dir.join("scores.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();

@@ -2,10 +2,14 @@
 //! line per test for tools (`LAB_RESULT_FILE`).
 //!
 //! Printing must never fail a test; a result file that cannot be written is
-//! reported on stderr.
+//! reported on stderr. The result file is the verdict's channel: it is
+//! opened before any thread exists and its name leaves the environment, so
+//! the code under test can never learn where it is.
 
 use labrpc::sync::Mutex;
 use serde::Serialize;
+use std::ffi::OsString;
+use std::fs::File;
 use std::io::Write;
 
 /// The figures of one test, as Go's `end()` reports them.
@@ -56,25 +60,65 @@ pub struct ResultRecord<'a> {
     pub step: Option<String>,
 }
 
-/// Appends `record` to `LAB_RESULT_FILE`, if set.
-pub fn write_record(record: &ResultRecord<'_>) {
-    let Ok(path) = std::env::var("LAB_RESULT_FILE") else {
+/// The variable naming the result file.
+const RESULT_FILE_VAR: &str = "LAB_RESULT_FILE";
+
+/// Where the records go, once claimed.
+struct ResultFile {
+    path: OsString,
+    /// None if it could not be opened (reported at each record).
+    file: Option<File>,
+}
+
+static RESULT_FILE: Mutex<Option<ResultFile>> = Mutex::new(None);
+
+/// Opens `LAB_RESULT_FILE` (if set) for appending, keeps it for
+/// [`write_record`], and removes the variable from the environment.
+///
+/// # Safety
+///
+/// Call it before any other thread exists (first thing in `main`): it
+/// changes the process's environment, which another thread may be reading.
+pub unsafe fn claim_result_file() {
+    let Some(path) = std::env::var_os(RESULT_FILE_VAR) else {
         return;
     };
+    // SAFETY: the caller guarantees no other thread exists yet.
+    unsafe { std::env::remove_var(RESULT_FILE_VAR) };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path);
+    if let Err(err) = &file {
+        eprintln!("{RESULT_FILE_VAR}: cannot open {}: {err}", path.display());
+    }
+    *RESULT_FILE.lock() = Some(ResultFile {
+        path,
+        file: file.ok(),
+    });
+}
+
+/// Appends `record` to the result file claimed by [`claim_result_file`],
+/// if any.
+pub fn write_record(record: &ResultRecord<'_>) {
+    let mut claimed = RESULT_FILE.lock();
+    let Some(result_file) = claimed.as_mut() else {
+        return;
+    };
+    let path = result_file.path.display().to_string();
     let line = match serde_json::to_string(record) {
         Ok(line) => line,
         Err(err) => {
-            eprintln!("LAB_RESULT_FILE: cannot encode the record: {err}");
+            eprintln!("{RESULT_FILE_VAR}: cannot encode the record: {err}");
             return;
         }
     };
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| writeln!(f, "{line}"));
+    let written = match result_file.file.as_mut() {
+        Some(file) => writeln!(file, "{line}"),
+        None => Err(std::io::Error::other("it could not be opened")),
+    };
     if let Err(err) = written {
-        eprintln!("LAB_RESULT_FILE: cannot write {path}: {err}");
+        eprintln!("{RESULT_FILE_VAR}: cannot write {path}: {err}");
     }
 }
 

@@ -140,6 +140,9 @@ impl Verdict {
 /// a summary, and exits: 0 if all passed, 101 if any failed, 2 on bad
 /// usage. `binary` names the test target for the replay line.
 pub fn main(binary: &str, tests: &[LabTest]) -> ! {
+    // SAFETY: the first thing main does; no other thread exists yet. The
+    // verdict's channel leaves the environment before any Raft code runs.
+    unsafe { report::claim_result_file() };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = match parse_args(&args) {
         Ok(opts) => opts,

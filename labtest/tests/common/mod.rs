@@ -29,3 +29,82 @@ pub fn assert_contains(out: &Output, needle: &str) {
     let all = text(out);
     assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
 }
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs labtest with `args` from the repository's root.
+pub fn labtest(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_labtest"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+/// Grading options for tests: one run of each test, three at once, quiet.
+pub const ONE_RUN_EACH: [&str; 5] = ["-k", "1", "-p", "3", "--quiet"];
+
+/// Grades every submission in `subs` in one session (`grade-batch`, one
+/// run of each test), with the reports in `out`.
+pub fn grade_batch(subs: &std::path::Path, out: &std::path::Path) -> Output {
+    let mut args = vec!["grade-batch", subs.to_str().unwrap()];
+    args.extend(ONE_RUN_EACH);
+    args.extend(["--out", out.to_str().unwrap()]);
+    labtest(&args)
+}
+
+/// Runs `initial_election_2a` in the lab tree `tree` (a handout) the way a
+/// student does, with `envs` added to its environment; the build shares
+/// the grader's target dir.
+pub fn initial_election_in(tree: &std::path::Path, envs: &[(&str, &std::path::Path)]) -> Output {
+    let mut cmd = std::process::Command::new("cargo");
+    cmd.args([
+        "test",
+        "--release",
+        "-q",
+        "-p",
+        "tests",
+        "--test",
+        "raft_2a",
+    ])
+    .args(["--", "initial_election_2a", "--exact"])
+    .current_dir(tree)
+    .env(
+        "CARGO_TARGET_DIR",
+        repo().join("target/labtest/grade-target"),
+    );
+    for (key, value) in envs {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
+
+/// Where `Raft::make` starts an attack in `lib.rs`: the start of its body.
+fn make_body(lib: &str) -> usize {
+    let make = lib.find("pub fn make(").expect("lib.rs has no Raft::make");
+    let open = lib[make..]
+        .find(") -> Raft {")
+        .expect("Raft::make returns Raft");
+    make + open + ") -> Raft {".len()
+}
+
+/// A copy of the handout's raft skeleton (which never elects a leader) in
+/// `dest`, with `attack` as `src/attack.rs` and `attack::run(me)` first in
+/// `Raft::make`.
+pub fn skeleton_with_attack(dest: &std::path::Path, attack: &str) -> PathBuf {
+    let skeleton = repo().join("grading/handout/raft");
+    std::fs::create_dir_all(dest.join("src")).unwrap();
+    std::fs::copy(skeleton.join("Cargo.toml"), dest.join("Cargo.toml")).unwrap();
+    let mut lib = std::fs::read_to_string(skeleton.join("src/lib.rs")).unwrap();
+    lib.insert_str(make_body(&lib), "\n        attack::run(me);");
+    lib += "\nmod attack;\n";
+    std::fs::write(dest.join("src/lib.rs"), lib).unwrap();
+    std::fs::write(dest.join("src/attack.rs"), attack).unwrap();
+    dest.to_path_buf()
+}
