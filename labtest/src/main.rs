@@ -16,9 +16,13 @@ mod grade_cli;
 mod handout;
 mod progress;
 mod report;
+mod report_dir;
+mod retry;
 mod run;
 mod schedule;
+mod signals;
 mod stats;
+mod step;
 mod views;
 mod workspace;
 
