@@ -73,7 +73,11 @@ pub fn grade_path(path: &Path, name: &str, scratch: &Path, settings: &Settings) 
 /// The archive inside `dir`, if `dir` holds exactly one file, an archive,
 /// and no folder.
 fn lone_archive(dir: &Path) -> Option<PathBuf> {
-    let entries: Vec<PathBuf> = fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).collect();
+    let entries: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     match entries.as_slice() {
         [only] if only.is_file() && is_archive(only) => Some(only.clone()),
         _ => None,
@@ -82,7 +86,9 @@ fn lone_archive(dir: &Path) -> Option<PathBuf> {
 
 fn is_archive(path: &Path) -> bool {
     let name = path.to_string_lossy();
-    [".tar.gz", ".tgz", ".zip"].iter().any(|ext| name.ends_with(ext))
+    [".tar.gz", ".tgz", ".zip"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// One graded submission of a batch: where it came from and its grade.

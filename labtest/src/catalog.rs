@@ -351,8 +351,14 @@ mod tests {
         // A bug at full marks and a short reference: no false claim.
         let missed = [(&reference, grade(10.0, 10.0)), (&a, grade(15.0, 10.0))];
         let text = claims(&missed, 2);
-        assert!(text.contains("the reference does NOT score full marks"), "{text}");
-        assert!(text.contains("1 of the 2 catalog bugs graded: 0 score below full marks"), "{text}");
+        assert!(
+            text.contains("the reference does NOT score full marks"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 of the 2 catalog bugs graded: 0 score below full marks"),
+            "{text}"
+        );
         assert!(!text.contains("every"), "{text}");
     }
 
@@ -364,7 +370,10 @@ mod tests {
         fs::write(root.join("grading/bugs/no-heartbeats.patch"), "Bug: none\n").unwrap();
         assert!(check_names(&root, &["no-heartbeats".into(), "reference".into()]).is_ok());
         let err = check_names(&root, &["no-such-bug".into()]).unwrap_err();
-        assert!(err.contains("\"no-such-bug\"") && err.contains("    no-heartbeats"), "{err}");
+        assert!(
+            err.contains("\"no-such-bug\"") && err.contains("    no-heartbeats"),
+            "{err}"
+        );
         let _ = fs::remove_dir_all(&root);
     }
 }

@@ -168,12 +168,7 @@ impl Grade {
             .filter(|t| !t.extra || s.extra_in_score)
             .map(|t| t.score)
             .sum();
-        self.extra_score = self
-            .tests
-            .iter()
-            .filter(|t| t.extra)
-            .map(|t| t.score)
-            .sum();
+        self.extra_score = self.tests.iter().filter(|t| t.extra).map(|t| t.score).sum();
     }
 }
 
@@ -211,7 +206,8 @@ pub fn grade_sources(
         workspace: Some(workspace_of(scratch)),
         ..Grade::zero(name, notes, String::new(), s)
     };
-    let mut run = |cases: &[TestCase], runs: usize, seed: u64| run_plan(cases, runs, seed, scratch, s);
+    let mut run =
+        |cases: &[TestCase], runs: usize, seed: u64| run_plan(cases, runs, seed, scratch, s);
     let runs = retry::run_scored(&cases, s.runs, s.seed, s.reruns, &mut run);
     if let Some(err) = &runs.error {
         grade.notes.push(format!("cannot run the tests: {err}"));
@@ -235,7 +231,7 @@ fn run_plan(
     seed: u64,
     scratch: &Path,
     s: &Settings,
-) -> Result<(Vec<RunResult>, bool), String> {
+) -> retry::Round {
     let plan = Plan {
         cases: cases.to_vec(),
         runs_per_test: runs,
@@ -422,7 +418,11 @@ pub fn table(grade: &Grade) -> String {
         );
     }
     for t in grade.tests.iter().filter(|t| t.suspect_reruns > 0) {
-        let note = t.output.lines().skip(1).take_while(|l| !l.starts_with("first failure"));
+        let note = t
+            .output
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("first failure"));
         for line in note {
             out += &format!("{}: {line}\n", t.test);
         }
@@ -434,7 +434,11 @@ pub fn table(grade: &Grade) -> String {
     out += &format!(
         "   ({:.0} s){}\n",
         grade.seconds,
-        if grade.incomplete { "   INCOMPLETE" } else { "" }
+        if grade.incomplete {
+            "   INCOMPLETE"
+        } else {
+            ""
+        }
     );
     out
 }

@@ -308,7 +308,10 @@ pub fn grade_batch(args: BatchArgs) -> ExitCode {
                 ""
             }
         );
-        warn(write_json(&dir.join("results.json"), &grade::gradescope(&g)));
+        warn(write_json(
+            &dir.join("results.json"),
+            &grade::gradescope(&g),
+        ));
         warn(write_file(
             &dir.join("report.txt"),
             &format!("{}\n{}", grade::table(&g), grade::failures(&g, &settings)),

@@ -33,7 +33,8 @@ pub fn for_submission(parent: &Path, name: &str, submission: &Path) -> Result<Pa
             }
             continue;
         }
-        let claim = fs::create_dir_all(&dir).and_then(|()| fs::write(dir.join(OWNER), owner + "\n"));
+        let claim =
+            fs::create_dir_all(&dir).and_then(|()| fs::write(dir.join(OWNER), owner + "\n"));
         return match claim {
             Ok(()) => Ok(dir),
             Err(err) => Err(format!("cannot create {}: {err}", dir.display())),

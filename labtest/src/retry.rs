@@ -23,10 +23,12 @@ pub struct Policy {
     pub max_reruns: usize,
 }
 
-/// Runs of `cases`, each `runs` times, seeded from a master seed: the
-/// finished runs, and whether the grade was interrupted (or why it could
-/// not run at all).
-pub type Runner<'a> = dyn FnMut(&[TestCase], usize, u64) -> Result<(Vec<RunResult>, bool), String> + 'a;
+/// The finished runs of one round, and whether the grade was interrupted
+/// (or why the round could not run at all).
+pub type Round = Result<(Vec<RunResult>, bool), String>;
+
+/// Runs `cases`, each `runs` times, seeded from a master seed.
+pub type Runner<'a> = dyn FnMut(&[TestCase], usize, u64) -> Round + 'a;
 
 /// The runs of a grade, split into the ones that count and the ones set
 /// aside.
@@ -149,7 +151,7 @@ mod tests {
     fn runner<'a>(
         late: impl Fn(&str, u64) -> bool + 'a,
         calls: &'a mut Vec<(Vec<String>, u64)>,
-    ) -> impl FnMut(&[TestCase], usize, u64) -> Result<(Vec<RunResult>, bool), String> + 'a {
+    ) -> impl FnMut(&[TestCase], usize, u64) -> Round + 'a {
         move |cases, runs, master| {
             calls.push((cases.iter().map(|c| c.name.clone()).collect(), master));
             let mut out = Vec::new();
