@@ -147,8 +147,11 @@ fn csv_field(text: &str) -> String {
 
 /// Mean and a histogram of the scores.
 pub fn summary(graded: &[Graded]) -> String {
+    if graded.is_empty() {
+        return "no submission graded\n".to_string();
+    }
     let grades: Vec<&Grade> = graded.iter().map(|g| &g.grade).collect();
-    let n = grades.len().max(1) as f64;
+    let n = grades.len() as f64;
     let mean = grades.iter().map(|g| g.score).sum::<f64>() / n;
     let max = grades.first().map_or(0.0, |g| g.max_score);
     let mut out = format!("{} submissions, mean score {mean:.1}/{max}\n", grades.len());

@@ -226,7 +226,8 @@ pub fn grade(args: GradeArgs) -> ExitCode {
     );
     signals::catch();
     let settings = args.run.settings(&root, false, seed);
-    let g = batch::grade_path(&args.submission, &name, &dir.join("scratch"), &settings);
+    let label = report_dir::label(&dir);
+    let g = batch::grade_path(&args.submission, &label, &dir.join("scratch"), &settings);
     print!("{}", grade::table(&g));
     let failures = grade::failures(&g, &settings);
     if !failures.is_empty() {
@@ -275,22 +276,29 @@ pub fn grade_batch(args: BatchArgs) -> ExitCode {
         "grade-batch: {} submissions, master seed {seed} (--seed {seed} repeats this batch; each submission's own seed is in scores.csv)",
         paths.len()
     );
+    // Every submission's report folder is claimed, and its old results.json
+    // replaced, before the first grade: an interrupted batch leaves none
+    // that looks current.
+    let mut dirs = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let claimed =
+            report_dir::for_submission(&out, &batch::name_of(path), path).and_then(|dir| {
+                remove_stale(&dir.join("report.txt"))
+                    .and_then(|()| {
+                        claim_results(&dir.join("results.json"), run_seed(seed, i as u64))
+                    })
+                    .map(|()| dir)
+            });
+        match claimed {
+            Ok(dir) => dirs.push(dir),
+            Err(err) => return usage_error(err),
+        }
+    }
     signals::catch();
     let mut graded: Vec<Graded> = Vec::new();
-    for (i, path) in paths.iter().enumerate() {
-        let dir = match report_dir::for_submission(&out, &batch::name_of(path), path) {
-            Ok(dir) => dir,
-            Err(err) => return usage_error(err),
-        };
-        let label = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
+    for (i, (path, dir)) in paths.iter().zip(&dirs).enumerate() {
+        let label = report_dir::label(dir);
         let settings = args.run.settings(&root, false, run_seed(seed, i as u64));
-        if let Err(err) = claim_results(&dir.join("results.json"), settings.seed) {
-            return usage_error(err);
-        }
         let g = batch::grade_path(path, &label, &dir.join("scratch"), &settings);
         println!(
             "[{}/{}] {label}: {}/{} ({:.0} s, seed {}){}",

@@ -43,6 +43,15 @@ pub fn for_submission(parent: &Path, name: &str, submission: &Path) -> Result<Pa
     unreachable!("the folder numbers never run out")
 }
 
+/// The name a report folder gives its submission in reports (`raft`,
+/// `raft-2`).
+pub fn label(dir: &Path) -> String {
+    dir.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -649,12 +649,13 @@ fn interrupt_once_running(mut cmd: Command, runs: &Path, results: &Path, signal:
     }
     let during: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(results).unwrap_or_default()).unwrap_or_default();
+    let was_running = started();
     let killed = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(started(), "no run started:\n{}", text(&out));
+    assert!(was_running, "no run started:\n{}", text(&out));
     assert!(killed.success());
     assert_eq!(during["incomplete"], true, "while grading: {during}");
     out
