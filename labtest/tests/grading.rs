@@ -41,12 +41,20 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// labtest with `args`, run from the repository.
+fn labtest_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
+    cmd.args(args).current_dir(repo());
+    cmd
+}
+
 fn labtest(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labtest"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
+    labtest_command(args).output().unwrap()
+}
+
+/// The JSON file at `path`.
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// A copy of the reference raft crate, changed by `edit` (on lib.rs).
@@ -105,8 +113,7 @@ const SEED_97_RUNS: [u64; 3] = [
 
 /// Every run seed in a grade's `--json` file, scored or re-run.
 fn run_seeds(json: &Path) -> Vec<u64> {
-    let report: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(json).unwrap()).unwrap();
+    let report = read_json(json);
     ["runs", "suspect_runs_not_scored"]
         .iter()
         .flat_map(|key| report[key].as_array().cloned().unwrap_or_default())
@@ -186,9 +193,7 @@ fn a_submission_that_does_not_build_scores_zero_with_errors() {
             .contains("1u64"),
         "{json2}"
     );
-    let first: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(dir.join("out/raft/results.json")).unwrap())
-            .unwrap();
+    let first = read_json(&dir.join("out/raft/results.json"));
     assert_eq!(first, json, "the first submission's report was overwritten");
     assert_ne!(
         json["master_seed"], json2["master_seed"],
@@ -446,10 +451,7 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
     seeds.dedup();
     assert_eq!(seeds.len(), 6, "{csv}");
     for row in &rows[1..] {
-        let json: serde_json::Value = serde_json::from_str(
-            &fs::read_to_string(out_dir.join(row[0]).join("results.json")).unwrap(),
-        )
-        .unwrap();
+        let json = read_json(&out_dir.join(row[0]).join("results.json"));
         assert_eq!(
             json["master_seed"].to_string(),
             row[2],
@@ -680,8 +682,8 @@ fn ctrl_c_during_a_grade_kills_the_runs_and_leaves_no_current_results() {
     let sub = hanging(&dir.join("sub"));
     let results = dir.join("results.json");
     fs::write(&results, r#"{"score": 15.0, "tests": []}"#).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
-    cmd.args([
+    let out_dir = dir.join("out");
+    let cmd = labtest_command(&[
         "grade",
         sub.to_str().unwrap(),
         "-k",
@@ -689,18 +691,16 @@ fn ctrl_c_during_a_grade_kills_the_runs_and_leaves_no_current_results() {
         "-p",
         "3",
         "--quiet",
-    ])
-    .arg("--out")
-    .arg(dir.join("out"))
-    .arg("--results")
-    .arg(&results)
-    .current_dir(repo());
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
     let runs = dir.join("out/raft/scratch/failed-runs/.runs");
     let out = interrupt_once_running(cmd, &runs, &results, "-INT");
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert_contains(&out, "INTERRUPTED by SIGINT");
-    let json: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&results).unwrap()).unwrap();
+    let json = read_json(&results);
     assert_eq!(json["incomplete"], true, "{json}");
     assert_eq!(json["score"], 0.0, "{json}");
     assert!(
@@ -724,8 +724,7 @@ fn sigterm_during_a_batch_kills_the_runs_and_writes_no_scores() {
     let out_dir = dir.join("out");
     fs::create_dir_all(&out_dir).unwrap();
     fs::write(out_dir.join("scores.csv"), "submission,score\nold,15\n").unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
-    cmd.args([
+    let cmd = labtest_command(&[
         "grade-batch",
         subs.to_str().unwrap(),
         "-k",
@@ -733,10 +732,9 @@ fn sigterm_during_a_batch_kills_the_runs_and_writes_no_scores() {
         "-p",
         "3",
         "--quiet",
-    ])
-    .arg("--out")
-    .arg(&out_dir)
-    .current_dir(repo());
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     let results = out_dir.join("hang/results.json");
     let runs = out_dir.join("hang/scratch/failed-runs/.runs");
     let out = interrupt_once_running(cmd, &runs, &results, "-TERM");
@@ -747,8 +745,7 @@ fn sigterm_during_a_batch_kills_the_runs_and_writes_no_scores() {
         !out_dir.join("scores.csv").exists(),
         "an old scores.csv survived"
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&results).unwrap()).unwrap();
+    let json = read_json(&results);
     assert_eq!(json["incomplete"], true, "{json}");
     assert_no_survivors(&dir);
 }
