@@ -81,12 +81,18 @@ fn path_after(out: &Output, prefix: &str) -> PathBuf {
     PathBuf::from(line.trim())
 }
 
-/// Grades `sub` with its reports under `out`: the output and the
-/// results.json the grade says it wrote.
-fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
+/// A grading command's arguments: `command` on `what` (a submission or a
+/// folder of them), one run of each test, three at once, reports in `out`,
+/// then `extra`.
+fn grading_args<'a>(
+    command: &'a str,
+    what: &'a Path,
+    out: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
-        "grade",
-        sub.to_str().unwrap(),
+        command,
+        what.to_str().unwrap(),
         "-k",
         "1",
         "-p",
@@ -96,6 +102,13 @@ fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) 
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
+    args
+}
+
+/// Grades `sub` with its reports under `out`: the output and the
+/// results.json the grade says it wrote.
+fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
+    let args = grading_args("grade", sub, out, extra);
     let output = labtest(&args);
     let results = path_after(&output, "results.json: ");
     let json = serde_json::from_str(&fs::read_to_string(&results).unwrap_or_default())
@@ -402,17 +415,7 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
     fs::create_dir_all(subs.join("erin")).unwrap();
     fs::write(subs.join("erin/sub.tar.gz"), "not an archive").unwrap();
     let out_dir = dir.join("out");
-    let out = labtest(&[
-        "grade-batch",
-        subs.to_str().unwrap(),
-        "-k",
-        "1",
-        "-p",
-        "3",
-        "--quiet",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = labtest(&grading_args("grade-batch", &subs, &out_dir, &[]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let csv = fs::read_to_string(out_dir.join("scores.csv")).unwrap();
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
@@ -683,19 +686,12 @@ fn ctrl_c_during_a_grade_kills_the_runs_and_leaves_no_current_results() {
     let results = dir.join("results.json");
     fs::write(&results, r#"{"score": 15.0, "tests": []}"#).unwrap();
     let out_dir = dir.join("out");
-    let cmd = labtest_command(&[
+    let cmd = labtest_command(&grading_args(
         "grade",
-        sub.to_str().unwrap(),
-        "-k",
-        "2",
-        "-p",
-        "3",
-        "--quiet",
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+        &sub,
+        &out_dir,
+        &["--results", results.to_str().unwrap()],
+    ));
     let runs = dir.join("out/raft/scratch/failed-runs/.runs");
     let out = interrupt_once_running(cmd, &runs, &results, "-INT");
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
@@ -724,17 +720,7 @@ fn sigterm_during_a_batch_kills_the_runs_and_writes_no_scores() {
     let out_dir = dir.join("out");
     fs::create_dir_all(&out_dir).unwrap();
     fs::write(out_dir.join("scores.csv"), "submission,score\nold,15\n").unwrap();
-    let cmd = labtest_command(&[
-        "grade-batch",
-        subs.to_str().unwrap(),
-        "-k",
-        "2",
-        "-p",
-        "3",
-        "--quiet",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let cmd = labtest_command(&grading_args("grade-batch", &subs, &out_dir, &[]));
     let results = out_dir.join("hang/results.json");
     let runs = out_dir.join("hang/scratch/failed-runs/.runs");
     let out = interrupt_once_running(cmd, &runs, &results, "-TERM");
