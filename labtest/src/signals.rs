@@ -8,7 +8,7 @@
 //! atomic and call the handler it displaced.
 
 use crate::schedule;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
 /// The last signal caught, 0 if none.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
@@ -16,16 +16,29 @@ static RECEIVED: AtomicI32 = AtomicI32::new(0);
 /// The handlers this module displaced, for SIGINT and SIGTERM.
 static DISPLACED: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 
+/// Whether each displaced handler takes three arguments (`SA_SIGINFO`).
+static DISPLACED_SIGINFO: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+
 const CAUGHT: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
 
 extern "C" fn on_signal(signal: libc::c_int) {
     RECEIVED.store(signal, Ordering::SeqCst);
     let slot = usize::from(signal != libc::SIGINT);
     let displaced = DISPLACED[slot].load(Ordering::SeqCst);
-    if displaced != libc::SIG_DFL && displaced != libc::SIG_IGN && displaced != libc::SIG_ERR {
+    if displaced == libc::SIG_DFL || displaced == libc::SIG_IGN || displaced == libc::SIG_ERR {
+        return;
+    }
+    if DISPLACED_SIGINFO[slot].load(Ordering::SeqCst) {
+        type WithInfo = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+        // SAFETY: `displaced` was installed with SA_SIGINFO, so it takes
+        // three arguments; it gets no siginfo (null), as from raise(3)
+        // without one, and reads the signal from its first argument.
+        let handler: WithInfo = unsafe { std::mem::transmute(displaced) };
+        handler(signal, std::ptr::null_mut(), std::ptr::null_mut());
+    } else {
         // SAFETY: `displaced` is the one-argument handler the schedule
-        // installed with signal(2) (checked in `catch`); it only stores to
-        // an atomic, which is async-signal-safe.
+        // installed; it only stores to an atomic, which is
+        // async-signal-safe.
         let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(displaced) };
         handler(signal);
     }
@@ -43,10 +56,12 @@ pub fn catch() {
             libc::sigaction(signal, std::ptr::null(), &mut current);
             current
         };
-        if current.sa_flags & libc::SA_SIGINFO == 0 {
-            DISPLACED[slot].store(current.sa_sigaction, Ordering::SeqCst);
-        }
         let handler: extern "C" fn(libc::c_int) = on_signal;
+        if current.sa_sigaction == handler as libc::sighandler_t {
+            continue; // caught already: never displace ourselves
+        }
+        DISPLACED_SIGINFO[slot].store(current.sa_flags & libc::SA_SIGINFO != 0, Ordering::SeqCst);
+        DISPLACED[slot].store(current.sa_sigaction, Ordering::SeqCst);
         // SAFETY: installs a handler that only stores to atomics and calls
         // the displaced one-argument handler.
         unsafe {
