@@ -34,9 +34,11 @@ pub fn where_failed(result: &RunResult) -> Option<String> {
 }
 
 /// The step the runner printed after a failure (`    while: STEP`, the
-/// line after the failure message).
+/// line after the failure message), in the runner's last failure block:
+/// the runner prints it when the test ends, after anything the Raft
+/// printed while the test ran.
 fn step_in_log(log: &str) -> Option<String> {
-    let after_fail = &log[log.find("--- FAIL: ")?..];
+    let after_fail = &log[log.rfind("--- FAIL: ")?..];
     after_fail
         .lines()
         .find_map(|line| line.trim_start().strip_prefix("while: "))
@@ -86,7 +88,7 @@ mod tests {
     #[test]
     fn a_failed_run_names_the_step_it_printed() {
         let dir = std::env::temp_dir().join(format!("step-failed-{}", std::process::id()));
-        let log = "seed: 1\n--- FAIL: initial_election_2a (5.11s)\n    expected one leader, got none\n    while: check_one_leader: round 10 of 10\n";
+        let log = "seed: 1\n--- FAIL: forged\n    while: a step the Raft printed\n--- FAIL: initial_election_2a (5.11s)\n    expected one leader, got none\n    while: check_one_leader: round 10 of 10\n";
         let r = failed(Verdict::Failed, &dir, log, EVENTS);
         assert_eq!(
             where_failed(&r).as_deref(),
