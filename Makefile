@@ -4,9 +4,15 @@ LABTEST = $(CARGO) run --release -q -p labtest --
 N ?= 20
 P ?= 8
 K ?= 5
-OUT ?= handout
+OUT ?=
+SEED ?=
+EXTRA ?=
 SUBMISSION ?=
 SUBMISSIONS ?=
+# What `make grade`, `grade-all` and `grade-catalog` pass through, only when
+# set: EXTRA=1 (--extra), SEED= (--seed, repeats a grade), OUT= (--out, the
+# reports folder).
+GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED))
 
 .PHONY: test-2a test-2a-extra test fmt-check clippy test-all test-browser test-handout bench-labrpc \
 	stress-2a handout grade grade-all grade-catalog
@@ -56,18 +62,18 @@ stress-2a:
 
 ## The student tree: harness, raft skeleton, student README.
 handout:
-	$(LABTEST) handout --out $(OUT)
+	$(LABTEST) handout --out $(or $(OUT),handout)
 
 ## Grade one submission (a raft crate folder, .tar.gz or .zip), K runs per test.
 grade:
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/raft"; exit 2; }
-	$(LABTEST) grade $(SUBMISSION) -k $(K) -p $(P)
+	$(LABTEST) grade $(SUBMISSION) -k $(K) -p $(P) $(GRADE_FLAGS) $(if $(OUT),--out $(OUT))
 
 ## Grade every submission in a folder: results.json each, scores.csv, summary.
 grade-all:
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-all SUBMISSIONS=dir"; exit 2; }
-	$(LABTEST) grade-batch $(SUBMISSIONS) -k $(K) -p $(P)
+	$(LABTEST) grade-batch $(SUBMISSIONS) -k $(K) -p $(P) $(GRADE_FLAGS) $(if $(OUT),--out $(OUT))
 
 ## Grade the reference and every bug in grading/bugs: which tests catch which bug.
 grade-catalog:
-	$(LABTEST) grade-catalog -k 3 -p 12
+	$(LABTEST) grade-catalog -k 3 -p 12 $(if $(SEED),--seed $(SEED))

@@ -3,6 +3,11 @@
 //! CSV of scores and a summary (mean, histogram). A submission that cannot
 //! be unpacked or built scores zero; nothing stops the batch.
 //!
+//! Each submission draws its own master seed from the batch's (all of
+//! them in the CSV), so a class never runs on one set of seeds, and
+//! `labtest grade --seed` repeats any one of them. Each gets a report
+//! folder of its own, even when two share a name (see `report_dir`).
+//!
 //! Submissions are graded one after another; each one's runs go P at a
 //! time, which keeps a grade's runs on an unloaded machine (their
 //! oversleep is what makes a verdict fair), and the shared build cache
@@ -20,13 +25,7 @@ pub fn submissions(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            let name = p.to_string_lossy();
-            p.is_dir()
-                || name.ends_with(".tar.gz")
-                || name.ends_with(".tgz")
-                || name.ends_with(".zip")
-        })
+        .filter(|p| p.is_dir() || is_archive(p))
         .collect();
     found.sort();
     if found.is_empty() {
@@ -38,13 +37,14 @@ pub fn submissions(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-/// A submission's name: its file name without the archive extension.
+/// A submission's name: its file name without the archive extension
+/// (`submission` for a path without one, such as `/`).
 pub fn name_of(path: &Path) -> String {
-    let name = path
+    let full = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let name = full
         .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .to_string();
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "submission".to_string());
     for ext in [".tar.gz", ".tgz", ".zip"] {
         if let Some(stem) = name.strip_suffix(ext) {
             return stem.to_string();
@@ -53,33 +53,63 @@ pub fn name_of(path: &Path) -> String {
     name
 }
 
-/// Grades one submission file or folder, never failing: problems score 0.
-pub fn grade_path(path: &Path, scratch: &Path, settings: &Settings) -> Grade {
-    let name = name_of(path);
-    match workspace::unpack_submission(path, scratch) {
+/// Grades one submission file or folder under `name`, never failing:
+/// problems score 0. A folder that holds nothing but one archive (as some
+/// course sites export them) is graded as that archive.
+pub fn grade_path(path: &Path, name: &str, scratch: &Path, settings: &Settings) -> Grade {
+    let path = lone_archive(path).unwrap_or_else(|| path.to_path_buf());
+    match workspace::unpack_submission(&path, scratch) {
         Ok(krate) => grade::grade_sources(
-            &name,
+            name,
             &krate.join("src"),
             workspace::ignored_parts(&krate),
             scratch,
             settings,
         ),
-        Err(err) => Grade::zero(&name, vec![err.clone()], err, settings),
+        Err(err) => Grade::zero(name, vec![err.clone()], err, settings),
     }
 }
 
-/// The CSV of a batch: a row per submission.
-pub fn csv(grades: &[Grade], settings: &Settings) -> String {
+/// The archive inside `dir`, if `dir` holds exactly one file, an archive,
+/// and no folder.
+fn lone_archive(dir: &Path) -> Option<PathBuf> {
+    let entries: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    match entries.as_slice() {
+        [only] if only.is_file() && is_archive(only) => Some(only.clone()),
+        _ => None,
+    }
+}
+
+fn is_archive(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    [".tar.gz", ".tgz", ".zip"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+/// One graded submission of a batch: where it came from and its grade.
+pub struct Graded {
+    pub path: PathBuf,
+    pub grade: Grade,
+}
+
+/// The CSV of a batch: a row per submission, with the path it came from,
+/// its master seed, and its suspect runs re-run and scored at the cap.
+pub fn csv(graded: &[Graded], settings: &Settings) -> String {
     let tests: Vec<&str> = POINTS
         .iter()
         .filter(|(_, _, extra)| settings.extra || !extra)
         .map(|(t, _, _)| *t)
         .collect();
     let mut out = format!(
-        "submission,score,max_score,built,{},seconds\n",
+        "submission,path,seed,score,max_score,built,{},suspect_reruns,scored_at_cap,seconds\n",
         tests.join(",")
     );
-    for g in grades {
+    for Graded { path, grade: g } in graded {
         let scores: Vec<String> = tests
             .iter()
             .map(|t| {
@@ -91,12 +121,16 @@ pub fn csv(grades: &[Grade], settings: &Settings) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{:.0}",
+            "{},{},{},{},{},{},{},{},{},{:.0}",
             csv_field(&g.submission),
+            csv_field(&path.display().to_string()),
+            g.master_seed,
             g.score,
             g.max_score,
             g.built,
             scores.join(","),
+            g.tests.iter().map(|t| t.suspect_reruns).sum::<usize>(),
+            g.tests.iter().map(|t| t.scored_at_cap).sum::<usize>(),
             g.seconds
         );
     }
@@ -112,8 +146,12 @@ fn csv_field(text: &str) -> String {
 }
 
 /// Mean and a histogram of the scores.
-pub fn summary(grades: &[Grade]) -> String {
-    let n = grades.len().max(1) as f64;
+pub fn summary(graded: &[Graded]) -> String {
+    if graded.is_empty() {
+        return "no submission graded\n".to_string();
+    }
+    let grades: Vec<&Grade> = graded.iter().map(|g| &g.grade).collect();
+    let n = grades.len() as f64;
     let mean = grades.iter().map(|g| g.score).sum::<f64>() / n;
     let max = grades.first().map_or(0.0, |g| g.max_score);
     let mut out = format!("{} submissions, mean score {mean:.1}/{max}\n", grades.len());

@@ -4,10 +4,15 @@
 //! extra tests), and the table shows which tests caught which bug. The
 //! reference itself is graded first and must score full marks.
 //!
+//! Every claim the catalog prints ("every bug scores below full marks") is
+//! computed from the grades of this session, and only the true ones are
+//! printed. An unknown bug name is refused before anything runs.
+//!
 //! The pristine `raft/` is never modified: patches apply to copies.
 
 use crate::grade::{self, Grade, Settings};
-use crate::workspace::{copy_tree, repo_root};
+use crate::schedule::run_seed;
+use crate::workspace::copy_tree;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,6 +63,28 @@ pub fn entries(root: &Path, only: &[String]) -> Result<Vec<Bug>, String> {
         bugs.retain(|b| b.name == "reference" || only.contains(&b.name));
     }
     Ok(bugs)
+}
+
+/// Err, listing the known bugs, unless every name in `only` is one.
+pub fn check_names(root: &Path, only: &[String]) -> Result<(), String> {
+    let known = entries(root, &[])?;
+    let unknown: Vec<&String> = only
+        .iter()
+        .filter(|name| !known.iter().any(|b| &b.name == *name))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = known.iter().map(|b| b.name.as_str()).collect();
+    Err(format!(
+        "no bug named {} in grading/bugs; the known bugs are:\n    {}",
+        unknown
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        names.join("\n    ")
+    ))
 }
 
 /// Grades one entry: the reference sources with its patch applied. Err if
@@ -146,43 +173,207 @@ pub fn row(bug: &Bug, g: &Grade) -> String {
     )
 }
 
-/// Grades the whole catalog and prints the table; Err if the reference is
-/// not full marks or a bug is.
-pub fn run(only: &[String], settings: &Settings) -> Result<String, String> {
-    let root = repo_root()?;
-    let bugs = entries(&root, only)?;
-    let mut table = String::from(
-        "| bug | what it does wrong | Go 2A score | extra score | caught by |\n|---|---|---|---|---|\n",
-    );
-    let mut problems = Vec::new();
+/// What a catalog session found.
+pub struct Session {
+    /// The markdown table, a row per graded entry.
+    pub table: String,
+    /// The claims the grades support, computed.
+    pub claims: String,
+    /// What does not hold: the reference short of full marks, a bug at
+    /// full marks, a patch that no longer applies.
+    pub problems: Vec<String>,
+    pub interrupted_by: Option<i32>,
+}
+
+/// Grades the selected entries (each with its own seed drawn from the
+/// settings' master seed) and builds the table and the claims.
+pub fn run(root: &Path, only: &[String], settings: &Settings) -> Result<Session, String> {
+    let bugs = entries(root, only)?;
+    let in_catalog = entries(root, &[])?.len() - 1;
+    let mut session = Session {
+        table: String::from(
+            "| bug | what it does wrong | Go 2A score | extra score | caught by |\n|---|---|---|---|---|\n",
+        ),
+        claims: String::new(),
+        problems: Vec::new(),
+        interrupted_by: None,
+    };
+    let mut graded: Vec<(&Bug, Grade)> = Vec::new();
     for (i, bug) in bugs.iter().enumerate() {
-        eprintln!("[{}/{}] grading {}", i + 1, bugs.len(), bug.name);
+        let settings = Settings {
+            seed: run_seed(settings.seed, i as u64),
+            ..settings.clone()
+        };
+        eprintln!(
+            "[{}/{}] grading {} (seed {})",
+            i + 1,
+            bugs.len(),
+            bug.name,
+            settings.seed
+        );
         let scratch = root.join("target/labtest/catalog").join(&bug.name);
-        let g = match grade_bug(&root, bug, &scratch, settings) {
+        let g = match grade_bug(root, bug, &scratch, &settings) {
             Ok(g) => g,
             Err(err) => {
                 eprintln!("{err}");
-                problems.push(err);
+                session.problems.push(err);
                 continue;
             }
         };
+        if g.incomplete {
+            session.interrupted_by = g.interrupted_by;
+            return Ok(session);
+        }
         let row = row(bug, &g);
         eprintln!("{row}");
-        table += &row;
-        table.push('\n');
-        let full = g.built && g.score >= g.max_score && g.extra_score >= g.extra_max_score;
+        session.table += &row;
+        session.table.push('\n');
+        let full = is_full_marks(&g);
         match (bug.patch.is_none(), full) {
-            (true, false) => problems.push("the reference Raft is not full marks".to_string()),
-            (false, true) => problems.push(format!(
+            (true, false) => session
+                .problems
+                .push("the reference Raft is not full marks".to_string()),
+            (false, true) => session.problems.push(format!(
                 "{} scored full marks: the suite misses it",
                 bug.name
             )),
             _ => {}
         }
+        graded.push((bug, g));
     }
-    if problems.is_empty() {
-        Ok(table)
+    session.claims = claims(&graded, in_catalog);
+    Ok(session)
+}
+
+fn is_full_marks(g: &Grade) -> bool {
+    g.built && g.score >= g.max_score && g.extra_score >= g.extra_max_score
+}
+
+/// The sentences the grades support: the reference's marks, and how many
+/// of the bugs graded (of `in_catalog`) scored below full marks, how many
+/// only through the extra set.
+fn claims(graded: &[(&Bug, Grade)], in_catalog: usize) -> String {
+    let mut out = Vec::new();
+    if let Some((_, g)) = graded.iter().find(|(b, _)| b.patch.is_none()) {
+        out.push(if is_full_marks(g) {
+            "the reference scores full marks".to_string()
+        } else {
+            format!(
+                "the reference does NOT score full marks ({}/{}, extra {}/{})",
+                g.score, g.max_score, g.extra_score, g.extra_max_score
+            )
+        });
+    }
+    let bugs: Vec<&Grade> = graded
+        .iter()
+        .filter(|(b, _)| b.patch.is_some())
+        .map(|(_, g)| g)
+        .collect();
+    let below: Vec<&&Grade> = bugs.iter().filter(|g| !is_full_marks(g)).collect();
+    let extra_only = below
+        .iter()
+        .filter(|g| g.built && g.score >= g.max_score)
+        .count();
+    let graded_of = if bugs.len() == in_catalog {
+        format!("all {in_catalog} catalog bugs graded")
     } else {
-        Err(format!("{table}\n{}", problems.join("\n")))
+        format!("{} of the {in_catalog} catalog bugs graded", bugs.len())
+    };
+    out.push(if bugs.is_empty() {
+        "no catalog bug graded".to_string()
+    } else if below.len() == bugs.len() {
+        format!(
+            "{graded_of}: every one scores below full marks, {extra_only} of them only through the extra set"
+        )
+    } else {
+        format!(
+            "{graded_of}: {} score below full marks ({extra_only} only through the extra set), {} score full marks",
+            below.len(),
+            bugs.len() - below.len()
+        )
+    });
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::Policy;
+    use std::time::Duration;
+
+    fn settings() -> Settings {
+        Settings {
+            runs: 1,
+            parallel: 1,
+            timeout: Duration::from_secs(1),
+            extra: true,
+            extra_in_score: false,
+            seed: 1,
+            reruns: Policy {
+                suspect_oversleep_ms: 100.0,
+                max_reruns: 3,
+            },
+            target_dir: PathBuf::from("t"),
+            quiet: true,
+        }
+    }
+
+    fn bug(name: &str, patch: bool) -> Bug {
+        Bug {
+            name: name.into(),
+            description: String::new(),
+            patch: patch.then(|| PathBuf::from(format!("{name}.patch"))),
+        }
+    }
+
+    /// A built grade with `go` of 15 and `extra` of 10.
+    fn grade(go: f64, extra: f64) -> Grade {
+        Grade {
+            built: true,
+            score: go,
+            extra_score: extra,
+            ..Grade::zero("x", Vec::new(), String::new(), &settings())
+        }
+    }
+
+    #[test]
+    fn claims_are_computed_from_the_grades() {
+        let (reference, a, b) = (bug("reference", false), bug("a", true), bug("b", true));
+        let all_caught = [
+            (&reference, grade(15.0, 10.0)),
+            (&a, grade(10.0, 10.0)),
+            (&b, grade(15.0, 5.0)),
+        ];
+        assert_eq!(
+            claims(&all_caught, 2),
+            "the reference scores full marks\nall 2 catalog bugs graded: every one scores below full marks, 1 of them only through the extra set"
+        );
+        // A bug at full marks and a short reference: no false claim.
+        let missed = [(&reference, grade(10.0, 10.0)), (&a, grade(15.0, 10.0))];
+        let text = claims(&missed, 2);
+        assert!(
+            text.contains("the reference does NOT score full marks"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 of the 2 catalog bugs graded: 0 score below full marks"),
+            "{text}"
+        );
+        assert!(!text.contains("every"), "{text}");
+    }
+
+    #[test]
+    fn unknown_bug_names_are_refused_with_the_known_ones() {
+        let root = std::env::temp_dir().join(format!("catalog-names-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("grading/bugs")).unwrap();
+        fs::write(root.join("grading/bugs/no-heartbeats.patch"), "Bug: none\n").unwrap();
+        assert!(check_names(&root, &["no-heartbeats".into(), "reference".into()]).is_ok());
+        let err = check_names(&root, &["no-such-bug".into()]).unwrap_err();
+        assert!(
+            err.contains("\"no-such-bug\"") && err.contains("    no-heartbeats"),
+            "{err}"
+        );
+        let _ = fs::remove_dir_all(&root);
     }
 }

@@ -1,17 +1,22 @@
 //! Grading one submission: build it against the pristine harness, run each
 //! test K times through the stress machinery, and score it.
 //!
-//! A test earns its points only if every one of its K runs passed. The
-//! verdict of a run comes from the runner (exit status and the harness's
-//! result record), never from what the submission printed. A submission
-//! that does not build scores zero with the compiler's first errors.
+//! A test earns its points only if every one of its K scored runs passed.
+//! The verdict of a run comes from the runner (exit status and the
+//! harness's result record), never from what the submission printed. A
+//! failure on an overloaded grader is re-run, not scored (see `retry`). A
+//! submission that does not build scores zero with the compiler's first
+//! errors. An interrupted grade is marked incomplete and scores nothing:
+//! it is not a grade.
 
 use crate::discover::{self, Source, TestCase};
 use crate::integrity;
 use crate::progress::Progress;
-use crate::run::RunResult;
+use crate::report::{self, replay_command};
+use crate::retry::{self, Policy, Runs};
+use crate::run::{RunResult, Verdict};
 use crate::schedule::{self, Parallel, Plan};
-use crate::workspace;
+use crate::{signals, step, workspace};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -37,7 +42,10 @@ pub struct Settings {
     pub extra: bool,
     /// Count the extra tests in the score.
     pub extra_in_score: bool,
+    /// The master seed of this submission's runs.
     pub seed: u64,
+    /// Which failures are re-run instead of scored.
+    pub reruns: Policy,
     /// Shared cargo target dir for scratch builds (dependencies are built
     /// once).
     pub target_dir: PathBuf,
@@ -51,10 +59,16 @@ pub struct TestGrade {
     pub extra: bool,
     pub score: f64,
     pub max_score: f64,
+    /// Scored runs.
     pub runs: usize,
     pub passed: usize,
-    /// The first failed run's number (1-based), if any.
+    /// The first failed scored run's number (1-based), if any.
     pub first_failure: Option<usize>,
+    /// Suspect failures (an overloaded grader) that were run again and not
+    /// scored.
+    pub suspect_reruns: usize,
+    /// Suspect failures scored anyway because the re-run cap was reached.
+    pub scored_at_cap: usize,
     pub output: String,
 }
 
@@ -62,7 +76,11 @@ pub struct TestGrade {
 #[derive(Serialize, Clone, Debug)]
 pub struct Grade {
     pub submission: String,
+    /// Repeats this grade's runs (`--seed`).
+    pub master_seed: u64,
     pub built: bool,
+    /// The grade was interrupted: it is not a grade.
+    pub incomplete: bool,
     pub score: f64,
     pub max_score: f64,
     pub extra_score: f64,
@@ -71,8 +89,18 @@ pub struct Grade {
     pub notes: Vec<String>,
     pub build_errors: Option<String>,
     pub tests: Vec<TestGrade>,
+    /// The scratch workspace the submission was built in, kept so that a
+    /// failed run can be replayed against the submission's own Raft.
+    pub workspace: Option<PathBuf>,
+    /// The signal that interrupted the grade.
+    #[serde(skip)]
+    pub interrupted_by: Option<i32>,
+    /// The scored runs.
     #[serde(skip)]
     pub results: Vec<RunResult>,
+    /// Suspect failures re-run instead of scored.
+    #[serde(skip)]
+    pub set_aside: Vec<RunResult>,
 }
 
 impl Grade {
@@ -81,7 +109,9 @@ impl Grade {
     pub fn zero(name: &str, notes: Vec<String>, errors: String, s: &Settings) -> Grade {
         Grade {
             submission: name.to_string(),
+            master_seed: s.seed,
             built: false,
+            incomplete: false,
             score: 0.0,
             max_score: max_score(false, s),
             extra_score: 0.0,
@@ -100,11 +130,46 @@ impl Grade {
                     runs: 0,
                     passed: 0,
                     first_failure: None,
+                    suspect_reruns: 0,
+                    scored_at_cap: 0,
                     output: "the submission did not build".into(),
                 })
                 .collect(),
+            workspace: None,
+            interrupted_by: None,
             results: Vec::new(),
+            set_aside: Vec::new(),
         }
+    }
+
+    /// Marks the grade interrupted by `signal`: nothing scores, and every
+    /// test says how far it got.
+    fn interrupt(&mut self, signal: i32) {
+        self.incomplete = true;
+        self.interrupted_by = Some(signal);
+        self.score = 0.0;
+        self.extra_score = 0.0;
+        self.build_errors = None;
+        for t in &mut self.tests {
+            t.score = 0.0;
+            t.output = format!(
+                "interrupted ({}): {} of its runs finished, {} passed; not scored",
+                signals::name(signal),
+                t.runs,
+                t.passed
+            );
+        }
+    }
+
+    /// Adds up the tests' scores.
+    fn total(&mut self, s: &Settings) {
+        self.score = self
+            .tests
+            .iter()
+            .filter(|t| !t.extra || s.extra_in_score)
+            .map(|t| t.score)
+            .sum();
+        self.extra_score = self.tests.iter().filter(|t| t.extra).map(|t| t.score).sum();
     }
 }
 
@@ -118,7 +183,16 @@ pub fn grade_sources(
     s: &Settings,
 ) -> Grade {
     let t0 = Instant::now();
-    let cases = match prepare(raft_src, scratch, s) {
+    let prepared = prepare(raft_src, scratch, s);
+    // Ctrl-C reaches the build too: a build it stopped is not a build
+    // error.
+    if let Some(signal) = signals::received() {
+        let mut grade = Grade::zero(name, notes, String::new(), s);
+        grade.interrupt(signal);
+        grade.seconds = t0.elapsed().as_secs_f64();
+        return grade;
+    }
+    let cases = match prepared {
         Ok(cases) => cases,
         Err(errors) => {
             let mut grade = Grade::zero(name, notes, errors, s);
@@ -130,44 +204,56 @@ pub fn grade_sources(
         built: true,
         build_errors: None,
         tests: Vec::new(),
+        workspace: Some(workspace_of(scratch)),
         ..Grade::zero(name, notes, String::new(), s)
     };
+    let mut run =
+        |cases: &[TestCase], runs: usize, seed: u64| run_plan(cases, runs, seed, scratch, s);
+    let runs = retry::run_scored(&cases, s.runs, s.seed, s.reruns, &mut run);
+    if let Some(err) = &runs.error {
+        grade.notes.push(format!("cannot run the tests: {err}"));
+    }
+    grade.tests = score_tests(&runs, s);
+    grade.total(s);
+    if runs.interrupted {
+        grade.interrupt(signals::received().unwrap_or(libc::SIGINT));
+    }
+    grade.results = runs.scored;
+    grade.set_aside = runs.set_aside;
+    grade.seconds = t0.elapsed().as_secs_f64();
+    grade
+}
+
+/// Runs `cases`, each `runs` times, seeded from `seed`: the finished runs
+/// and whether the grade was interrupted.
+fn run_plan(
+    cases: &[TestCase],
+    runs: usize,
+    seed: u64,
+    scratch: &Path,
+    s: &Settings,
+) -> retry::Round {
     let plan = Plan {
-        cases,
-        runs_per_test: s.runs,
+        cases: cases.to_vec(),
+        runs_per_test: runs,
         looping: false,
         parallel: Parallel::Fixed(s.parallel),
         timeout: s.timeout,
         until_fail: false,
-        master_seed: s.seed,
+        master_seed: seed,
         out: scratch.join("failed-runs"),
     };
-    let mut progress = Progress::new(Some(plan.runs_per_test * plan.cases.len()), s.quiet);
+    let mut progress = Progress::new(Some(runs * cases.len()), s.quiet);
     let outcome = schedule::run(&plan, &mut progress);
     progress.done();
-    let results = match outcome {
-        Ok(o) => o.results,
-        Err(err) => {
-            grade.notes.push(format!("cannot run the tests: {err}"));
-            Vec::new()
-        }
-    };
-    grade.tests = score_tests(&results, s);
-    grade.score = grade
-        .tests
-        .iter()
-        .filter(|t| !t.extra || s.extra_in_score)
-        .map(|t| t.score)
-        .sum();
-    grade.extra_score = grade
-        .tests
-        .iter()
-        .filter(|t| t.extra)
-        .map(|t| t.score)
-        .sum();
-    grade.results = results;
-    grade.seconds = t0.elapsed().as_secs_f64();
-    grade
+    outcome
+        .map(|o| (o.results, o.interrupted))
+        .map_err(|e| e.to_string())
+}
+
+/// The scratch workspace `prepare` builds in.
+fn workspace_of(scratch: &Path) -> PathBuf {
+    scratch.join("workspace")
 }
 
 fn max_score(extra: bool, s: &Settings) -> f64 {
@@ -221,71 +307,203 @@ fn first_errors(text: &str) -> String {
         .join("\n")
 }
 
-fn score_tests(results: &[RunResult], s: &Settings) -> Vec<TestGrade> {
+fn score_tests(runs: &Runs, s: &Settings) -> Vec<TestGrade> {
     POINTS
         .iter()
         .filter(|(_, _, extra)| s.extra || !extra)
         .map(|&(test, points, extra)| {
-            let runs: Vec<&RunResult> = results.iter().filter(|r| r.test == test).collect();
-            let passed = runs.iter().filter(|r| !r.verdict.is_failure()).count();
-            let first_failure = runs
+            let scored: Vec<&RunResult> = runs
+                .scored
                 .iter()
-                .position(|r| r.verdict.is_failure())
-                .map(|i| i + 1);
-            let all = !runs.is_empty() && passed == runs.len();
-            let mut output = format!("{passed} of {} runs passed", runs.len());
-            if let Some(r) = runs.iter().find(|r| r.verdict.is_failure()) {
-                output += &format!(
-                    "\nfirst failure ({}, seed {}): {}",
-                    r.verdict.label(),
-                    r.seed,
-                    r.failure.as_deref().unwrap_or("")
-                );
-            }
-            TestGrade {
+                .filter(|r| r.test == test && r.verdict != Verdict::Interrupted)
+                .collect();
+            let passed = scored.iter().filter(|r| !r.verdict.is_failure()).count();
+            let first_failure = scored.iter().position(|r| r.verdict.is_failure());
+            let all = !scored.is_empty() && passed == scored.len();
+            let grade = TestGrade {
                 test: test.into(),
                 extra,
                 score: if all { points } else { 0.0 },
                 max_score: points,
-                runs: runs.len(),
+                runs: scored.len(),
                 passed,
-                first_failure,
-                output,
+                first_failure: first_failure.map(|i| i + 1),
+                suspect_reruns: runs.reruns(test),
+                scored_at_cap: runs.capped(test),
+                output: String::new(),
+            };
+            TestGrade {
+                output: test_output(&grade, first_failure.map(|i| scored[i]), s),
+                ..grade
             }
         })
         .collect()
 }
 
+/// What a test's entry in results.json says: runs passed, suspect runs
+/// re-run, the cap, and the first failure with its step and the command
+/// that replays it in the student's own lab tree.
+fn test_output(t: &TestGrade, first_failure: Option<&RunResult>, s: &Settings) -> String {
+    let mut out = format!("{} of {} runs passed", t.passed, t.runs);
+    if t.suspect_reruns > 0 {
+        out += &format!(
+            "\n{} suspect run{} re-run (not scored): failed while the grader woke threads more than {:.0} ms late",
+            t.suspect_reruns,
+            if t.suspect_reruns == 1 { "" } else { "s" },
+            s.reruns.suspect_oversleep_ms
+        );
+    }
+    if t.scored_at_cap > 0 {
+        out += &format!(
+            "\nre-run cap reached ({} per test): {} failure{} on an overloaded grader scored as failed; grade again on a quieter machine",
+            s.reruns.max_reruns,
+            t.scored_at_cap,
+            if t.scored_at_cap == 1 { "" } else { "s" }
+        );
+    }
+    if let Some(r) = first_failure {
+        out += &format!(
+            "\nfirst failure ({}, seed {}): {}",
+            r.verdict.label(),
+            r.seed,
+            r.failure.as_deref().unwrap_or("")
+        );
+        if let Some(place) = step::where_failed(r) {
+            out += &format!("\n{place}");
+        }
+        out += &format!(
+            "\nreplay in your lab tree: {}",
+            replay_command(r, None, "tests")
+        );
+    }
+    out
+}
+
 /// The human table of a grade.
 pub fn table(grade: &Grade) -> String {
     let mut out = format!("grade of {}\n", grade.submission);
+    if let Some(signal) = grade.interrupted_by {
+        out += &format!(
+            "INTERRUPTED by {}: this grade is incomplete and scores nothing; the runs that finished are below\n",
+            signals::name(signal)
+        );
+    }
+    out += &format!(
+        "master seed {0} (--seed {0} repeats this grade)\n",
+        grade.master_seed
+    );
     for note in &grade.notes {
         out += &format!("note: {note}\n");
     }
     if let Some(errors) = &grade.build_errors {
         out += &format!("the submission does not build (score 0):\n{errors}\n");
     }
-    out += &format!("{:<26} {:>7} {:>9}  {}\n", "test", "passed", "score", "");
+    out += &format!(
+        "{:<26} {:>7} {:>9}  {:<8} {}\n",
+        "test", "passed", "score", "re-runs", ""
+    );
     for t in &grade.tests {
+        let reruns = match (t.suspect_reruns, t.scored_at_cap) {
+            (0, _) => String::new(),
+            (n, 0) => n.to_string(),
+            (n, _) => format!("{n} (cap)"),
+        };
         out += &format!(
-            "{:<26} {:>3}/{:<3} {:>4}/{:<4} {}\n",
+            "{:<26} {:>3}/{:<3} {:>4}/{:<4} {:<8} {}\n",
             t.test,
             t.passed,
             t.runs,
             t.score,
             t.max_score,
+            reruns,
             if t.extra { "(extra)" } else { "" }
         );
+    }
+    for t in grade.tests.iter().filter(|t| t.suspect_reruns > 0) {
+        let note = t
+            .output
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("first failure"));
+        for line in note {
+            out += &format!("{}: {line}\n", t.test);
+        }
     }
     out += &format!("score: {}/{}", grade.score, grade.max_score);
     if grade.extra_max_score > 0.0 {
         out += &format!("   extra: {}/{}", grade.extra_score, grade.extra_max_score);
     }
-    out += &format!("   ({:.0} s)\n", grade.seconds);
+    out += &format!(
+        "   ({:.0} s){}\n",
+        grade.seconds,
+        if grade.incomplete {
+            "   INCOMPLETE"
+        } else {
+            ""
+        }
+    );
     out
 }
 
-/// Gradescope's results.json.
+/// The failed runs for course staff, each with where it failed and a
+/// replay line that rebuilds and runs the submission's own Raft in its
+/// kept scratch workspace (never the reference in the repository), then
+/// the suspect runs that were re-run instead of scored.
+pub fn failures(grade: &Grade, s: &Settings) -> String {
+    let Some(ws) = &grade.workspace else {
+        return String::new();
+    };
+    let in_workspace = format!(
+        "    replay: cd {} && CARGO_TARGET_DIR={} ",
+        shell_quote(&ws.display().to_string()),
+        shell_quote(&s.target_dir.display().to_string())
+    );
+    let listing = |runs: &[RunResult]| {
+        let text = report::failures(runs, s.reruns.suspect_oversleep_ms, None, "tests");
+        let mut out = String::new();
+        let mut places = runs
+            .iter()
+            .filter(|r| r.verdict.is_failure())
+            .map(step::where_failed);
+        for line in text.lines() {
+            if let Some(command) = line.strip_prefix("    replay: ") {
+                if let Some(Some(place)) = places.next() {
+                    out += &format!("    {place}\n");
+                }
+                out += &format!("{in_workspace}{command}\n");
+            } else {
+                out += line;
+                out.push('\n');
+            }
+        }
+        out
+    };
+    let mut out = listing(&grade.results);
+    if !grade.set_aside.is_empty() {
+        out += &format!(
+            "\nsuspect runs re-run instead of scored:\n{}",
+            listing(&grade.set_aside)
+        );
+    }
+    out
+}
+
+/// `text` quoted for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// Gradescope's results.json. An incomplete grade says so at the top
+/// (`"incomplete": true`, score 0, and why): it must never pass for a
+/// grade.
 pub fn gradescope(grade: &Grade) -> serde_json::Value {
     let mut tests: Vec<serde_json::Value> = Vec::new();
     if let Some(errors) = &grade.build_errors {
@@ -300,10 +518,48 @@ pub fn gradescope(grade: &Grade) -> serde_json::Value {
             "score": t.score, "max_score": t.max_score, "output": t.output, "visibility": "visible",
         }));
     }
+    let mut output = Vec::new();
+    if let Some(signal) = grade.interrupted_by {
+        output.push(format!(
+            "INCOMPLETE: the grade was interrupted by {}; this is not a grade.",
+            signals::name(signal)
+        ));
+    }
+    output.push(format!(
+        "master seed {0} (labtest grade --seed {0} repeats this grade)",
+        grade.master_seed
+    ));
+    output.extend(grade.notes.iter().cloned());
     serde_json::json!({
         "score": grade.score,
         "execution_time": grade.seconds.round() as u64,
-        "output": grade.notes.join("\n"),
+        "output": output.join("\n"),
         "tests": tests,
+        "master_seed": grade.master_seed,
+        "incomplete": grade.incomplete,
     })
+}
+
+/// The file a grade writes while it runs, in place of any older
+/// results.json: if the grade never finishes, what is left says so.
+pub fn in_progress(master_seed: u64) -> serde_json::Value {
+    serde_json::json!({
+        "score": 0.0,
+        "output": format!("INCOMPLETE: grading (master seed {master_seed}) did not finish; this is not a grade."),
+        "tests": [],
+        "master_seed": master_seed,
+        "incomplete": true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_survives_spaces_and_quotes() {
+        assert_eq!(shell_quote("/tmp/a-b/ws"), "/tmp/a-b/ws");
+        assert_eq!(shell_quote("/tmp/a b"), "'/tmp/a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
 }

@@ -1,9 +1,19 @@
 //! The grading commands' command lines: `handout`, `grade`, `grade-batch`
-//! and `grade-catalog`, and where their reports go.
+//! and `grade-catalog`, where their reports go, and their exit statuses.
+//!
+//! Every grade draws a fresh master seed (or takes `--seed`), prints it and
+//! records it. A report file from an earlier grade never survives the
+//! start of a new one: it is replaced by one marked incomplete until the
+//! grade finishes. Exit status: 0 graded (whatever the score), 1 the
+//! catalog's claims do not hold, 2 bad usage, 130/143 interrupted by
+//! SIGINT/SIGTERM.
 
-use crate::grade::{self, Settings};
+use crate::batch::{self, Graded};
+use crate::grade::{self, Grade, Settings};
+use crate::retry::Policy;
+use crate::schedule::run_seed;
 use crate::workspace::repo_root;
-use crate::{batch, catalog, handout, report};
+use crate::{catalog, handout, report, report_dir, signals};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,13 +23,15 @@ use std::time::Duration;
 #[derive(Args, Clone)]
 pub struct RunArgs {
     /// Runs of each test; a test scores only if all pass.
-    #[arg(short = 'k', long = "runs", default_value_t = 5)]
-    runs: usize,
+    #[arg(short = 'k', long = "runs", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
     /// Runs at once.
-    #[arg(short = 'p', long = "parallel", default_value_t = 8)]
-    parallel: usize,
+    #[arg(short = 'p', long = "parallel", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    parallel: u64,
     /// Seconds before a run is killed and fails as a timeout.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
     /// Also run the extra (non-Go) 2A tests, reported apart from the score.
     #[arg(long)]
@@ -27,26 +39,44 @@ pub struct RunArgs {
     /// Count the extra tests in the score.
     #[arg(long)]
     extra_in_score: bool,
-    /// Master seed of the runs' seeds.
-    #[arg(long, default_value_t = 6_5840)]
-    seed: u64,
+    /// Master seed (default: a fresh one, printed): the same seed repeats
+    /// the same runs.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A failed run whose worst oversleep passed this many milliseconds is
+    /// suspect (an overloaded grader): it is run again, not scored.
+    #[arg(long, default_value_t = 100.0)]
+    suspect_oversleep: f64,
+    /// Re-runs of suspect failures allowed per test; past them, a suspect
+    /// failure is scored and the report says so.
+    #[arg(long, default_value_t = 3)]
+    max_reruns: usize,
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
 }
 
 impl RunArgs {
-    fn settings(&self, root: &Path, extra: bool) -> Settings {
+    fn settings(&self, root: &Path, extra: bool, seed: u64) -> Settings {
         Settings {
-            runs: self.runs.max(1),
-            parallel: self.parallel.max(1),
+            runs: self.runs as usize,
+            parallel: self.parallel as usize,
             timeout: Duration::from_secs(self.timeout),
             extra: extra || self.extra || self.extra_in_score,
             extra_in_score: self.extra_in_score,
-            seed: self.seed,
+            seed,
+            reruns: Policy {
+                suspect_oversleep_ms: self.suspect_oversleep,
+                max_reruns: self.max_reruns,
+            },
             target_dir: root.join("target/labtest/grade-target"),
             quiet: self.quiet,
         }
+    }
+
+    /// The master seed: `--seed`, else a fresh one.
+    fn master_seed(&self) -> u64 {
+        self.seed.unwrap_or_else(crate::random_seed)
     }
 }
 
@@ -63,10 +93,12 @@ pub struct GradeArgs {
     submission: PathBuf,
     #[command(flatten)]
     run: RunArgs,
-    /// Where the reports go (default target/labtest/grade/<name>).
+    /// The reports folder (default target/labtest/grade): each submission
+    /// gets its own folder in it, named after it (NAME-2, ... when another
+    /// submission of that name has one).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Gradescope's results.json (default <out>/results.json).
+    /// Gradescope's results.json (default: in the submission's folder).
     #[arg(long)]
     results: Option<PathBuf>,
     /// Every run as JSON.
@@ -83,7 +115,7 @@ pub struct BatchArgs {
     dir: PathBuf,
     #[command(flatten)]
     run: RunArgs,
-    /// Where the reports go (default target/labtest/batch).
+    /// The reports folder (default target/labtest/batch).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -96,19 +128,56 @@ pub struct CatalogArgs {
     run: RunArgs,
 }
 
-fn root_or_exit() -> Result<PathBuf, ExitCode> {
-    repo_root().map_err(|err| {
-        eprintln!("error: {err}");
-        ExitCode::from(2)
-    })
+/// Bad usage: the message, exit 2.
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
 }
 
-fn write_file(path: &Path, text: &str) {
+fn write_file(path: &Path, text: &str) -> Result<(), String> {
     if let Some(parent) = path.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    if let Err(err) = std::fs::write(path, text) {
-        eprintln!("error: cannot write {}: {err}", path.display());
+    std::fs::write(path, text).map_err(|err| format!("cannot write {}: {err}", path.display()))
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), String> {
+    write_file(
+        path,
+        &serde_json::to_string_pretty(value).unwrap_or_default(),
+    )
+}
+
+/// Reports a file that could not be written, without stopping.
+fn warn(result: Result<(), String>) {
+    if let Err(err) = result {
+        eprintln!("error: {err}");
+    }
+}
+
+/// Removes a report left by an earlier grade, so that it can never pass
+/// for this one's.
+fn remove_stale(path: &Path) -> Result<(), String> {
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot replace {}: {err}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Puts an "incomplete" results.json where the grade's will go: an older
+/// one is gone, and a grade that never finishes leaves one that says so.
+fn claim_results(path: &Path, master_seed: u64) -> Result<(), String> {
+    remove_stale(path)?;
+    write_json(path, &grade::in_progress(master_seed))
+}
+
+/// The exit status of a finished or interrupted grade.
+fn exit_status(grade: &Grade) -> ExitCode {
+    match grade.interrupted_by {
+        Some(signal) => ExitCode::from(signals::exit_status(signal)),
+        None => ExitCode::SUCCESS,
     }
 }
 
@@ -118,119 +187,198 @@ pub fn handout(args: HandoutArgs) -> ExitCode {
             println!("wrote the student handout to {}", args.out.display());
             ExitCode::SUCCESS
         }
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::from(2)
-        }
+        Err(err) => usage_error(err),
     }
 }
 
 pub fn grade(args: GradeArgs) -> ExitCode {
-    let root = match root_or_exit() {
+    let root = match repo_root() {
         Ok(root) => root,
-        Err(code) => return code,
+        Err(err) => return usage_error(err),
     };
     if !args.submission.exists() {
-        eprintln!("error: {} does not exist", args.submission.display());
-        return ExitCode::from(2);
+        return usage_error(format!("{} does not exist", args.submission.display()));
     }
     let name = batch::name_of(&args.submission);
-    let out = args
+    let seed = args.run.master_seed();
+    let parent = args
         .out
         .clone()
-        .unwrap_or_else(|| root.join("target/labtest/grade").join(&name));
-    let settings = args.run.settings(&root, false);
-    let g = batch::grade_path(&args.submission, &out.join("scratch"), &settings);
-    print!("{}", grade::table(&g));
-    let failures = report::failures(&g.results, f64::INFINITY, None, "tests");
-    if !failures.is_empty() {
-        println!("\n{failures}");
-    }
+        .unwrap_or_else(|| root.join("target/labtest/grade"));
+    let dir = match report_dir::for_submission(&parent, &name, &args.submission) {
+        Ok(dir) => dir,
+        Err(err) => return usage_error(err),
+    };
     let results = args
         .results
         .clone()
-        .unwrap_or_else(|| out.join("results.json"));
-    write_file(
-        &results,
-        &serde_json::to_string_pretty(&grade::gradescope(&g)).unwrap_or_default(),
+        .unwrap_or_else(|| dir.join("results.json"));
+    let stale = [args.json.as_deref(), args.junit.as_deref()];
+    if let Err(err) = claim_results(&results, seed)
+        .and_then(|()| stale.iter().flatten().try_for_each(|p| remove_stale(p)))
+    {
+        return usage_error(err);
+    }
+    println!(
+        "grade: {}, master seed {seed} (--seed {seed} repeats this grade); reports in {}",
+        args.submission.display(),
+        dir.display()
     );
+    signals::catch();
+    let settings = args.run.settings(&root, false, seed);
+    let label = report_dir::label(&dir);
+    let g = batch::grade_path(&args.submission, &label, &dir.join("scratch"), &settings);
+    print!("{}", grade::table(&g));
+    let failures = grade::failures(&g, &settings);
+    if !failures.is_empty() {
+        println!("\n{failures}");
+    }
+    warn(write_json(&results, &grade::gradescope(&g)));
     println!("results.json: {}", results.display());
     if let Some(path) = &args.json {
-        write_file(
+        warn(write_json(
             path,
-            &serde_json::to_string_pretty(&serde_json::json!({"grade": &g, "runs": &g.results}))
-                .unwrap_or_default(),
-        );
+            &serde_json::json!({
+                "grade": &g, "runs": &g.results, "suspect_runs_not_scored": &g.set_aside,
+            }),
+        ));
     }
-    if let Some(path) = &args.junit {
-        write_file(
+    if let Some(path) = &args.junit
+        && !g.incomplete
+    {
+        warn(write_file(
             path,
             &report::junit(&g.results, Duration::from_secs_f64(g.seconds)),
-        );
+        ));
     }
-    ExitCode::SUCCESS
+    exit_status(&g)
 }
 
 pub fn grade_batch(args: BatchArgs) -> ExitCode {
-    let root = match root_or_exit() {
+    let root = match repo_root() {
         Ok(root) => root,
-        Err(code) => return code,
+        Err(err) => return usage_error(err),
     };
     let paths = match batch::submissions(&args.dir) {
         Ok(paths) => paths,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage_error(err),
     };
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| root.join("target/labtest/batch"));
-    let settings = args.run.settings(&root, false);
-    let mut grades = Vec::new();
+    let csv = out.join("scores.csv");
+    if let Err(err) = remove_stale(&csv) {
+        return usage_error(err);
+    }
+    let seed = args.run.master_seed();
+    println!(
+        "grade-batch: {} submissions, master seed {seed} (--seed {seed} repeats this batch; each submission's own seed is in scores.csv)",
+        paths.len()
+    );
+    // Every submission's report folder is claimed, and its old results.json
+    // replaced, before the first grade: an interrupted batch leaves none
+    // that looks current.
+    let mut dirs = Vec::new();
     for (i, path) in paths.iter().enumerate() {
-        let name = batch::name_of(path);
-        let dir = out.join(&name);
-        let g = batch::grade_path(path, &dir.join("scratch"), &settings);
+        let claimed =
+            report_dir::for_submission(&out, &batch::name_of(path), path).and_then(|dir| {
+                remove_stale(&dir.join("report.txt"))
+                    .and_then(|()| {
+                        claim_results(&dir.join("results.json"), run_seed(seed, i as u64))
+                    })
+                    .map(|()| dir)
+            });
+        match claimed {
+            Ok(dir) => dirs.push(dir),
+            Err(err) => return usage_error(err),
+        }
+    }
+    signals::catch();
+    let mut graded: Vec<Graded> = Vec::new();
+    for (i, (path, dir)) in paths.iter().zip(&dirs).enumerate() {
+        let label = report_dir::label(dir);
+        let settings = args.run.settings(&root, false, run_seed(seed, i as u64));
+        let g = batch::grade_path(path, &label, &dir.join("scratch"), &settings);
         println!(
-            "[{}/{}] {name}: {}/{} ({:.0} s){}",
+            "[{}/{}] {label}: {}/{} ({:.0} s, seed {}){}",
             i + 1,
             paths.len(),
             g.score,
             g.max_score,
             g.seconds,
-            if g.built { "" } else { " (does not build)" }
+            g.master_seed,
+            if g.incomplete {
+                " INTERRUPTED"
+            } else if !g.built {
+                " (does not build)"
+            } else {
+                ""
+            }
         );
-        write_file(
+        warn(write_json(
             &dir.join("results.json"),
-            &serde_json::to_string_pretty(&grade::gradescope(&g)).unwrap_or_default(),
-        );
-        write_file(&dir.join("report.txt"), &grade::table(&g));
-        grades.push(g);
+            &grade::gradescope(&g),
+        ));
+        warn(write_file(
+            &dir.join("report.txt"),
+            &format!("{}\n{}", grade::table(&g), grade::failures(&g, &settings)),
+        ));
+        graded.push(Graded {
+            path: path.clone(),
+            grade: g,
+        });
+        if signals::received().is_some() {
+            break;
+        }
     }
-    let csv = out.join("scores.csv");
-    write_file(&csv, &batch::csv(&grades, &settings));
-    print!("\n{}", batch::summary(&grades));
+    graded.retain(|g| !g.grade.incomplete);
+    if let Some(signal) = signals::received() {
+        print!("\n{}", batch::summary(&graded));
+        println!(
+            "INTERRUPTED by {}: {} of {} submissions graded (their results.json are final); scores.csv not written",
+            signals::name(signal),
+            graded.len(),
+            paths.len()
+        );
+        return ExitCode::from(signals::exit_status(signal));
+    }
+    let settings = args.run.settings(&root, false, seed);
+    warn(write_file(&csv, &batch::csv(&graded, &settings)));
+    print!("\n{}", batch::summary(&graded));
     println!("scores: {}", csv.display());
     ExitCode::SUCCESS
 }
 
 pub fn grade_catalog(args: CatalogArgs) -> ExitCode {
-    let root = match root_or_exit() {
+    let root = match repo_root() {
         Ok(root) => root,
-        Err(code) => return code,
+        Err(err) => return usage_error(err),
     };
-    let settings = args.run.settings(&root, true);
-    match catalog::run(&args.only, &settings) {
-        Ok(table) => {
-            println!("{table}");
-            println!("every catalog bug scores below full marks; the reference scores full marks");
-            ExitCode::SUCCESS
-        }
-        Err(table) => {
-            println!("{table}");
-            ExitCode::from(1)
-        }
+    if let Err(err) = catalog::check_names(&root, &args.only) {
+        return usage_error(err);
+    }
+    let seed = args.run.master_seed();
+    println!("grade-catalog: master seed {seed} (--seed {seed} repeats it)");
+    signals::catch();
+    let settings = args.run.settings(&root, true, seed);
+    let result = match catalog::run(&root, &args.only, &settings) {
+        Ok(result) => result,
+        Err(err) => return usage_error(err),
+    };
+    println!("{}", result.table);
+    if let Some(signal) = result.interrupted_by {
+        println!(
+            "INTERRUPTED by {}: the rows above finished; nothing is claimed",
+            signals::name(signal)
+        );
+        return ExitCode::from(signals::exit_status(signal));
+    }
+    println!("{}", result.claims);
+    if result.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        println!("{}", result.problems.join("\n"));
+        ExitCode::from(1)
     }
 }

@@ -19,9 +19,13 @@ mod handout;
 mod integrity;
 mod progress;
 mod report;
+mod report_dir;
+mod retry;
 mod run;
 mod schedule;
+mod signals;
 mod stats;
+mod step;
 mod views;
 mod workspace;
 

@@ -1,17 +1,22 @@
 //! The grading commands end to end: the handout builds and fails (not
 //! hangs), the reference gets full marks with a valid results.json, a
 //! submission that does not build scores zero with the compiler's errors,
-//! a hanging one scores zero within the timeout, and one that ships an
-//! edited harness or a build script gains nothing.
+//! a hanging one scores zero within the timeout and names the step it hung
+//! in, and one that ships an edited harness or a build script gains
+//! nothing. A grade prints and records its master seed and `--seed`
+//! repeats its runs; the replay line of a failed run replays the
+//! submission's own Raft; failures on an overloaded grader are re-run (up
+//! to the cap) instead of scored; two submissions of one name keep their
+//! own reports; an interrupted grade exits 130/143, leaves no child behind
+//! and no results.json that looks current; the catalog refuses an unknown
+//! bug before anything runs.
 
 // Drives OS processes; outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 
-use common::{
-    ONE_RUN_EACH, assert_contains, grade_batch, initial_election_in, labtest, repo, scratch, text,
-};
+use common::{assert_contains, initial_election_in, labtest, repo, scratch, text};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,6 +34,18 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// labtest with `args`, run from the repository.
+fn labtest_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
+    cmd.args(args).current_dir(repo());
+    cmd
+}
+
+/// The JSON file at `path`.
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// A copy of the reference raft crate, changed by `edit` (on lib.rs).
 fn submission(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let raft = dir.join("raft");
@@ -43,21 +60,78 @@ fn submission(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     raft
 }
 
-fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
-    let results = out.join("results.json");
-    let mut args = vec!["grade", sub.to_str().unwrap()];
-    args.extend(ONE_RUN_EACH);
-    args.extend([
+/// The path after `prefix` on the line of `out` that starts with it.
+fn path_after(out: &Output, prefix: &str) -> PathBuf {
+    let all = text(out);
+    let line = all
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{all}"));
+    PathBuf::from(line.trim())
+}
+
+/// A grading command's arguments: `command` on `what` (a submission or a
+/// folder of them), one run of each test, three at once, reports in `out`,
+/// then `extra`.
+fn grading_args<'a>(
+    command: &'a str,
+    what: &'a Path,
+    out: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        command,
+        what.to_str().unwrap(),
+        "-k",
+        "1",
+        "-p",
+        "3",
+        "--quiet",
         "--out",
         out.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+    ];
     args.extend_from_slice(extra);
+    args
+}
+
+/// Grades `sub` with its reports under `out`: the output and the
+/// results.json the grade says it wrote.
+fn grade(sub: &Path, out: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
+    let args = grading_args("grade", sub, out, extra);
     let output = labtest(&args);
+    let results = path_after(&output, "results.json: ");
     let json = serde_json::from_str(&fs::read_to_string(&results).unwrap_or_default())
         .unwrap_or(serde_json::Value::Null);
     (output, json)
+}
+
+/// The seeds of the first `n` runs of a grade with master seed 97
+/// (`schedule::run_seed`), and of its first re-run round.
+const SEED_97_RUNS: [u64; 3] = [
+    1_429_728_359_173_760_876,
+    3_743_317_065_089_133_460,
+    2_450_101_443_684_513_136,
+];
+
+/// Every run seed in a grade's `--json` file, scored or re-run.
+fn run_seeds(json: &Path) -> Vec<u64> {
+    let report = read_json(json);
+    ["runs", "suspect_runs_not_scored"]
+        .iter()
+        .flat_map(|key| report[key].as_array().cloned().unwrap_or_default())
+        .map(|run| run["seed"].as_u64().unwrap())
+        .collect()
+}
+
+/// The output of test `name` in a results.json.
+fn test_output<'a>(json: &'a serde_json::Value, name: &str) -> &'a str {
+    json["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .and_then(|t| t["output"].as_str())
+        .unwrap_or_else(|| panic!("no test {name} in {json}"))
 }
 
 #[test]
@@ -75,13 +149,20 @@ fn the_reference_gets_full_marks_and_a_valid_results_json() {
         assert_eq!(t["visibility"], "visible");
     }
     assert!(json["execution_time"].is_number());
+    // The grade printed its fresh master seed and recorded it.
+    let seed = json["master_seed"].as_u64().expect("master_seed");
+    assert_contains(
+        &out,
+        &format!("master seed {seed} (--seed {seed} repeats this grade)"),
+    );
+    assert_eq!(json["incomplete"], false, "{json}");
 }
 
 #[test]
 fn a_submission_that_does_not_build_scores_zero_with_errors() {
     let _serial = serial();
     let dir = scratch("grading", "broken-build");
-    let sub = submission(&dir, |lib| {
+    let sub = submission(&dir.join("a"), |lib| {
         lib + "\nfn oops() -> u32 { \"not a number\" }\n"
     });
     let (out, json) = grade(&sub, &dir.join("out"), &[]);
@@ -95,13 +176,36 @@ fn a_submission_that_does_not_build_scores_zero_with_errors() {
             .contains("mismatched types"),
         "{json}"
     );
+    // Another submission also called `raft`, graded into the same reports
+    // folder, keeps its own report, and draws its own seed.
+    let other = submission(&dir.join("b"), |lib| {
+        lib + "\nfn oops() { let x: u32 = 1u64; }\n"
+    });
+    let (out2, json2) = grade(&other, &dir.join("out"), &[]);
+    assert_eq!(
+        path_after(&out2, "results.json: "),
+        dir.join("out/raft-2/results.json"),
+        "{}",
+        text(&out2)
+    );
+    assert!(
+        json2["tests"][0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("1u64"),
+        "{json2}"
+    );
+    let first = read_json(&dir.join("out/raft/results.json"));
+    assert_eq!(first, json, "the first submission's report was overwritten");
+    assert_ne!(
+        json["master_seed"], json2["master_seed"],
+        "two grades drew one seed"
+    );
 }
 
-#[test]
-fn a_hanging_submission_scores_zero_within_the_timeout() {
-    let _serial = serial();
-    let dir = scratch("grading", "hang");
-    let sub = submission(&dir, |lib| {
+/// A submission whose `get_state` never returns.
+fn hanging(dir: &Path) -> PathBuf {
+    let sub = submission(dir, |lib| {
         lib.replace(
             "let state = self.core.lock();\n        (state.current_term, state.is_leader())",
             "loop {\n            labrpc::time::sleep(labrpc::time::Duration::from_secs(1));\n        }",
@@ -113,10 +217,21 @@ fn a_hanging_submission_scores_zero_within_the_timeout() {
             .contains("loop {"),
         "the edit did not apply"
     );
+    sub
+}
+
+#[test]
+fn a_hanging_submission_scores_zero_within_the_timeout() {
+    let _serial = serial();
+    let dir = scratch("grading", "hang");
+    let sub = hanging(&dir);
     let t0 = Instant::now();
     let (out, json) = grade(&sub, &dir.join("out"), &["--timeout", "15"]);
     assert_eq!(json["score"], 0.0, "{}", text(&out));
     assert_contains(&out, "test took longer than");
+    // results.json says where the test was stuck.
+    let output = test_output(&json, "initial_election_2a");
+    assert!(output.contains("while: check_one_leader"), "{output}");
     // Build plus three 15 s runs at once, with room for a slow machine.
     assert!(
         t0.elapsed() < Duration::from_secs(240),
@@ -164,11 +279,49 @@ fn an_edited_harness_or_build_script_gains_nothing() {
         .status()
         .unwrap();
     assert!(status.success());
-    let (out, json) = grade(&archive, &dir.join("out"), &[]);
+    let runs = dir.join("runs.json");
+    let (out, json) = grade(
+        &archive,
+        &dir.join("out"),
+        &["--seed", "97", "--json", runs.to_str().unwrap()],
+    );
     assert_eq!(json["score"], 0.0, "{}", text(&out));
     assert_contains(&out, "expected one leader, got none");
     assert_contains(&out, "build.rs was ignored");
     assert_contains(&out, "Cargo.toml was replaced");
+    // --seed is recorded, and it decides the runs' seeds.
+    assert_eq!(json["master_seed"], 97, "{json}");
+    assert_contains(&out, "master seed 97");
+    let seeds = run_seeds(&runs);
+    assert!(SEED_97_RUNS.iter().all(|s| seeds.contains(s)), "{seeds:?}");
+    // results.json names the step of the failure and how to replay it.
+    let output = test_output(&json, "initial_election_2a");
+    assert!(output.contains("while: check_one_leader"), "{output}");
+    assert!(
+        output.contains("replay in your lab tree: LAB_SEED="),
+        "{output}"
+    );
+    // The replay line replays the submission's Raft, wherever it is run:
+    // it fails the same way (the reference would pass).
+    let all = text(&out);
+    let replay = all
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("replay: "))
+        .unwrap_or_else(|| panic!("no replay line in:\n{all}"));
+    assert!(replay.starts_with("cd "), "{replay}");
+    let seed = replay
+        .split("LAB_SEED=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    let again = Command::new("sh")
+        .args(["-c", replay])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(101), "{replay}\n{}", text(&again));
+    assert_contains(&again, "expected one leader, got none");
+    assert_contains(&again, &format!("seed: {seed}"));
 }
 
 #[test]
@@ -212,22 +365,343 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
     fs::rename(&good, subs.join("alice")).unwrap();
     let bad = submission(&dir.join("b"), |lib| lib + "\nthis is not rust\n");
     fs::rename(&bad, subs.join("bob")).unwrap();
+    // Same name as the folder `bob`: it must get a report of its own.
+    fs::write(subs.join("bob.zip"), "not an archive").unwrap();
     fs::write(subs.join("carol.tar.gz"), "not an archive").unwrap();
+    // Folders holding one archive each, both named sub.tar.gz.
+    let dave = submission(&dir.join("d"), |lib| {
+        lib + "\nfn dave() -> u32 { \"dave\" }\n"
+    });
+    fs::create_dir_all(subs.join("dave")).unwrap();
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(subs.join("dave/sub.tar.gz"))
+        .arg("-C")
+        .arg(dave.parent().unwrap())
+        .arg("raft")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::create_dir_all(subs.join("erin")).unwrap();
+    fs::write(subs.join("erin/sub.tar.gz"), "not an archive").unwrap();
     let out_dir = dir.join("out");
-    let out = grade_batch(&subs, &out_dir);
+    let out = labtest(&grading_args("grade-batch", &subs, &out_dir, &[]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let csv = fs::read_to_string(out_dir.join("scores.csv")).unwrap();
-    let rows: Vec<&str> = csv.lines().collect();
-    assert_eq!(rows.len(), 4, "{csv}");
-    assert!(rows[1].starts_with("alice,15,15,true,5,5,5,"), "{csv}");
-    assert!(rows[2].starts_with("bob,0,15,false,"), "{csv}");
-    assert!(rows[3].starts_with("carol,0,15,false,"), "{csv}");
-    assert_contains(&out, "3 submissions, mean score 5.0/15");
-    for name in ["alice", "bob", "carol"] {
-        let json: serde_json::Value = serde_json::from_str(
-            &fs::read_to_string(out_dir.join(name).join("results.json")).unwrap(),
-        )
-        .unwrap();
-        assert!(json["score"].is_number(), "{name}: {json}");
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0],
+        [
+            "submission",
+            "path",
+            "seed",
+            "score",
+            "max_score",
+            "built",
+            "initial_election_2a",
+            "re_election_2a",
+            "many_elections_2a",
+            "suspect_reruns",
+            "scored_at_cap",
+            "seconds"
+        ]
+    );
+    let names: Vec<&str> = rows[1..].iter().map(|r| r[0]).collect();
+    assert_eq!(
+        names,
+        ["alice", "bob", "bob-2", "carol", "dave", "erin"],
+        "{csv}"
+    );
+    assert_eq!(rows[1][3..9], ["15", "15", "true", "5", "5", "5"], "{csv}");
+    for row in &rows[2..] {
+        assert_eq!(row[3..6], ["0", "15", "false"], "{csv}");
     }
+    assert!(rows[3][1].ends_with("bob.zip"), "{csv}");
+    assert_contains(&out, "6 submissions, mean score 2.5/15");
+    // Each submission drew its own seed, recorded in the CSV and its report.
+    let mut seeds: Vec<&str> = rows[1..].iter().map(|r| r[2]).collect();
+    seeds.sort();
+    seeds.dedup();
+    assert_eq!(seeds.len(), 6, "{csv}");
+    for row in &rows[1..] {
+        let json = read_json(&out_dir.join(row[0]).join("results.json"));
+        assert_eq!(
+            json["master_seed"].to_string(),
+            row[2],
+            "{}: {json}",
+            row[0]
+        );
+    }
+    // The lone archive was graded, and its report is its folder's.
+    let dave_report = fs::read_to_string(out_dir.join("dave/results.json")).unwrap();
+    assert!(dave_report.contains("mismatched types"), "{dave_report}");
+    let erin_report = fs::read_to_string(out_dir.join("erin/results.json")).unwrap();
+    assert!(erin_report.contains("cannot unpack"), "{erin_report}");
+}
+
+#[test]
+fn make_passes_extra_seed_and_out_only_when_set() {
+    let make = |args: &[&str]| {
+        let out = Command::new("make")
+            .arg("-n")
+            .args(args)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    for (target, what) in [
+        ("grade", "SUBMISSION=sub"),
+        ("grade-all", "SUBMISSIONS=subs"),
+    ] {
+        let plain = make(&[target, what]);
+        for flag in ["--extra", "--seed", "--out"] {
+            assert!(!plain.contains(flag), "{target}: {plain}");
+        }
+        let set = make(&[target, what, "EXTRA=1", "SEED=42", "OUT=reports"]);
+        assert!(
+            set.contains("--extra") && set.contains("--seed 42") && set.contains("--out reports"),
+            "{target}: {set}"
+        );
+    }
+    assert!(make(&["grade-catalog", "SEED=7"]).contains("--seed 7"));
+}
+
+#[test]
+fn an_unknown_catalog_bug_is_refused_before_anything_runs() {
+    let out = labtest(&["grade-catalog", "no-heartbeats", "no-such-bug"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_contains(&out, "no bug named \"no-such-bug\"");
+    // It lists the known bugs, and graded nothing.
+    assert_contains(&out, "    no-heartbeats");
+    assert_contains(&out, "    strict-up-to-date");
+    assert!(!text(&out).contains("grading reference"), "{}", text(&out));
+    assert!(!text(&out).contains("full marks"), "{}", text(&out));
+}
+
+/// The reference, made to play an overloaded grader: in every 7-peer test,
+/// and in the 3-peer tests whose seed is a multiple of 4, no peer ever
+/// leads, and a thread's timed wait ends while another holds its lock for
+/// 300 ms, so the layer measures it waking about 300 ms late.
+fn overloaded(dir: &Path) -> PathBuf {
+    submission(dir, |lib| {
+        let lib = lib
+            .replace(
+                "(state.current_term, state.is_leader())",
+                "(state.current_term, state.is_leader() && !overloaded::playing())",
+            )
+            .replace(
+                "let core = Arc::new(Core::new(peers, me, persister, apply_ch));",
+                "overloaded::set_peers(peers.len());\n        if me == 0 && overloaded::playing() {\n            overloaded::wake_late();\n        }\n        let core = Arc::new(Core::new(peers, me, persister, apply_ch));",
+            );
+        assert!(lib.contains("overloaded::wake_late()") && lib.contains("!overloaded::playing()"));
+        lib + r#"
+mod overloaded {
+    use labrpc::sync::{Condvar, Mutex};
+    use labrpc::time::{self, Duration};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static PEERS: AtomicUsize = AtomicUsize::new(0);
+    static LOCK: Mutex<()> = Mutex::new(());
+    static WAKE: Condvar = Condvar::new();
+
+    pub fn set_peers(n: usize) {
+        PEERS.store(n, Ordering::SeqCst);
+    }
+
+    pub fn playing() -> bool {
+        PEERS.load(Ordering::SeqCst) == 7 || labrpc::rand::seed() % 4 == 0
+    }
+
+    pub fn wake_late() {
+        labrpc::thread::spawn("late-waiter", || {
+            for _ in 0..5 {
+                let mut guard = LOCK.lock();
+                WAKE.wait_for(&mut guard, Duration::from_millis(20));
+            }
+        });
+        labrpc::thread::spawn("late-holder", || {
+            for _ in 0..5 {
+                time::sleep(Duration::from_millis(5));
+                let _guard = LOCK.lock();
+                time::sleep(Duration::from_millis(300));
+            }
+        });
+    }
+}
+"#
+    })
+}
+
+#[test]
+fn failures_on_an_overloaded_grader_are_run_again_up_to_the_cap() {
+    let _serial = serial();
+    let dir = scratch("grading", "overloaded");
+    let sub = overloaded(&dir);
+    let runs = dir.join("runs.json");
+    // Master seed 97: all three first runs have seeds that are multiples of
+    // 4 (every test fails, woken late), and none of the first re-runs has.
+    let (out, json) = grade(
+        &sub,
+        &dir.join("out"),
+        &["--seed", "97", "--json", runs.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let seeds = run_seeds(&runs);
+    assert!(SEED_97_RUNS.iter().all(|s| seeds.contains(s)), "{seeds:?}");
+    // The 3-peer tests passed on their re-runs: full marks, and the report
+    // says their suspect runs were re-run and not scored.
+    for test in ["initial_election_2a", "re_election_2a"] {
+        let output = test_output(&json, test);
+        assert!(output.starts_with("1 of 1 runs passed"), "{test}: {output}");
+        assert!(
+            output.contains("suspect run re-run (not scored)")
+                || output.contains("suspect runs re-run (not scored)"),
+            "{test}: {output}"
+        );
+    }
+    // The 7-peer test fails every time: three re-runs, then the cap, and
+    // the last failure is scored, saying so.
+    let output = test_output(&json, "many_elections_2a");
+    assert!(
+        output.contains("3 suspect runs re-run (not scored)"),
+        "{output}"
+    );
+    assert!(
+        output.contains(
+            "re-run cap reached (3 per test): 1 failure on an overloaded grader scored as failed"
+        ),
+        "{output}"
+    );
+    assert_eq!(json["score"], 10.0, "{}\n{json}", text(&out));
+    assert_contains(&out, "3 (cap)");
+    assert_contains(&out, "suspect runs re-run instead of scored:");
+}
+
+/// Processes whose environment mentions `needle` (a grade's scratch
+/// folder): the runs a grade started.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().to_string();
+        if !pid.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(env) = fs::read(entry.path().join("environ"))
+            && String::from_utf8_lossy(&env).contains(needle)
+        {
+            let cmd = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
+
+/// Starts `cmd`, waits until a run has started in `runs` (a schedule's
+/// scratch folder), checks that `results` already says the grade is
+/// incomplete, sends `signal`, and returns the output.
+fn interrupt_once_running(mut cmd: Command, runs: &Path, results: &Path, signal: &str) -> Output {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let started = || {
+        fs::read_dir(runs)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "out"))
+            })
+            .unwrap_or(false)
+    };
+    while !started() && t0.elapsed() < Duration::from_secs(600) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let during: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(results).unwrap_or_default()).unwrap_or_default();
+    let was_running = started();
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(was_running, "no run started:\n{}", text(&out));
+    assert!(killed.success());
+    assert_eq!(during["incomplete"], true, "while grading: {during}");
+    out
+}
+
+/// No process of the grade in `dir` is left, within a few seconds.
+fn assert_no_survivors(dir: &Path) {
+    let needle = dir.to_str().unwrap();
+    let t0 = Instant::now();
+    let mut left = processes_mentioning(needle);
+    while !left.is_empty() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+        left = processes_mentioning(needle);
+    }
+    assert!(left.is_empty(), "runs left after the interrupt: {left:?}");
+}
+
+#[test]
+fn ctrl_c_during_a_grade_kills_the_runs_and_leaves_no_current_results() {
+    let _serial = serial();
+    let dir = scratch("grading", "sigint");
+    let sub = hanging(&dir.join("sub"));
+    let results = dir.join("results.json");
+    fs::write(&results, r#"{"score": 15.0, "tests": []}"#).unwrap();
+    let out_dir = dir.join("out");
+    let cmd = labtest_command(&grading_args(
+        "grade",
+        &sub,
+        &out_dir,
+        &["--results", results.to_str().unwrap()],
+    ));
+    let runs = dir.join("out/raft/scratch/failed-runs/.runs");
+    let out = interrupt_once_running(cmd, &runs, &results, "-INT");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert_contains(&out, "INTERRUPTED by SIGINT");
+    let json = read_json(&results);
+    assert_eq!(json["incomplete"], true, "{json}");
+    assert_eq!(json["score"], 0.0, "{json}");
+    assert!(
+        json["output"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted by SIGINT"),
+        "{json}"
+    );
+    assert_no_survivors(&dir);
+}
+
+#[test]
+fn sigterm_during_a_batch_kills_the_runs_and_writes_no_scores() {
+    let _serial = serial();
+    let dir = scratch("grading", "sigterm");
+    let subs = dir.join("subs");
+    let sub = hanging(&dir.join("sub"));
+    fs::create_dir_all(&subs).unwrap();
+    fs::rename(&sub, subs.join("hang")).unwrap();
+    let out_dir = dir.join("out");
+    fs::create_dir_all(&out_dir).unwrap();
+    fs::write(out_dir.join("scores.csv"), "submission,score\nold,15\n").unwrap();
+    let cmd = labtest_command(&grading_args("grade-batch", &subs, &out_dir, &[]));
+    let results = out_dir.join("hang/results.json");
+    let runs = out_dir.join("hang/scratch/failed-runs/.runs");
+    let out = interrupt_once_running(cmd, &runs, &results, "-TERM");
+    assert_eq!(out.status.code(), Some(143), "{}", text(&out));
+    assert_contains(&out, "INTERRUPTED by SIGTERM");
+    assert_contains(&out, "scores.csv not written");
+    assert!(
+        !out_dir.join("scores.csv").exists(),
+        "an old scores.csv survived"
+    );
+    let json = read_json(&results);
+    assert_eq!(json["incomplete"], true, "{json}");
+    assert_no_survivors(&dir);
 }
