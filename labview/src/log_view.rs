@@ -14,7 +14,7 @@
 
 use crate::event::{Event, show_fields, show_value};
 use crate::rpc::{Rpc, RpcOutcome, Rpcs};
-use crate::select::{Filter, TestSelection, peer_count, select_test, split_tests};
+use crate::select::{Filter, TestRun, TestSelection, peer_count, select_test, split_tests};
 use std::fmt::Write as _;
 
 /// What [`render_log`] shows and how.
@@ -54,10 +54,16 @@ const MIN_COLUMN: usize = 6;
 /// A selection that matches no test yields a one-line explanation.
 pub fn render_log(events: &[Event], opts: &LogOptions) -> String {
     let runs = split_tests(events);
-    let run = match select_test(&runs, &opts.test) {
-        Ok(run) => run,
-        Err(message) => return format!("{message}\n"),
-    };
+    match select_test(&runs, &opts.test) {
+        Ok(run) => render_run(&run, opts),
+        Err(message) => format!("{message}\n"),
+    }
+}
+
+/// Renders one test (already selected; `opts.test` is not used). Empty in
+/// plain mode when the filter keeps nothing (see
+/// [`explain_no_match`](crate::contents::explain_no_match)).
+pub fn render_run(run: &TestRun, opts: &LogOptions) -> String {
     let events = &run.events;
     let rpcs = Rpcs::build(events);
     let keep = opts.filter.keep(events, &rpcs);

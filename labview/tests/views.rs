@@ -363,7 +363,12 @@ fn timeline_escapes_event_text() {
         "{\"t\":1,\"peer\":0,\"kind\":\"note\",\"text\":\"</script><script>alert(1)</script>\"}\n",
     );
     let html = render_timeline(&parse_log(text).events, &TimelineOptions::default());
-    assert_eq!(html.matches("</script>").count(), 2, "only the page's own");
+    assert_eq!(
+        html.matches("</script>").count(),
+        html.matches("<script").count(),
+        "only the page's own"
+    );
+    assert_eq!(html.matches("<script").count(), 3, "tests, data-0, the script");
     assert!(html.contains("<title>T&lt;b&gt; (seed 1) — timeline</title>"));
     let data = embedded(&html);
     assert_eq!(
