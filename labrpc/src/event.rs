@@ -380,7 +380,11 @@ mod tests {
             package.join("e.jsonl")
         );
         // Moved by cargo, but no PWD, or one that is not a directory.
-        for pwd in [None, Some(PathBuf::from("/no/such/dir")), Some("rel".into())] {
+        for pwd in [
+            None,
+            Some(PathBuf::from("/no/such/dir")),
+            Some("rel".into()),
+        ] {
             let at = Invocation {
                 cwd: Some(package.clone()),
                 pwd,

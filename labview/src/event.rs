@@ -89,7 +89,10 @@ impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}: {}", self.line, self.message)?;
         if self.unfinished {
-            write!(f, " (an unfinished last line: the run was killed while writing it)")?;
+            write!(
+                f,
+                " (an unfinished last line: the run was killed while writing it)"
+            )?;
         }
         Ok(())
     }

@@ -596,10 +596,7 @@ pub fn render_timeline(events: &[Event], opts: &TimelineOptions) -> String {
         .iter()
         .map(|r| json!({"label": r.label(), "passed": r.passed}))
         .collect();
-    let title = opts
-        .title
-        .clone()
-        .unwrap_or_else(|| runs[selected].label());
+    let title = opts.title.clone().unwrap_or_else(|| runs[selected].label());
     let mut html = String::with_capacity(64 * 1024);
     html.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     html.push_str(&format!(
