@@ -14,7 +14,7 @@
   var svg = document.getElementById("timeline");
   var tip = document.getElementById("tooltip");
   var stats = document.getElementById("stats");
-  var GUTTER = 96, AXIS_H = 26, HARNESS_H = 76, PAD_R = 18, STEP_ROWS = 3, CHAR_W = 5.6;
+  var GUTTER = 96, AXIS_H = 26, HARNESS_H = 76, PAD_R = 18, STEP_ROWS = 3, CHAR_W = 6.5;
   var MAX_ARROWS = 2000, MAX_FAILED_ARROWS = 800, MAX_VOTE_ARROWS = 800, MAX_MARKS = 1500, KIND_AGG = 250;
   var W = 1000, H = 400, laneH = 60;
 
@@ -262,8 +262,9 @@
         counts.steps++;
         for (var row = 0; row < STEP_ROWS; row++) {
           if (mx > rowEnds[row] + 6) {
-            text(g2, mx + 3, AXIS_H + 12 + row * 12, label, "step-label");
-            rowEnds[row] = mx + 3 + label.length * CHAR_W;
+            var lt = text(g2, mx + 3, AXIS_H + 12 + row * 12, label, "step-label");
+            var lw = lt.getComputedTextLength ? lt.getComputedTextLength() : 0;
+            rowEnds[row] = mx + 3 + (lw > 0 ? lw : label.length * CHAR_W);
             counts.stepLabels++;
             break;
           }
