@@ -116,7 +116,10 @@ fn run_in(dir: &Path, commands: &[String], target_dir: Option<&Path>) -> Vec<Str
         let out = sh.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        println!("$ {command}\n{stdout}{stderr}(exit {:?})", out.status.code());
+        println!(
+            "$ {command}\n{stdout}{stderr}(exit {:?})",
+            out.status.code()
+        );
         if !out.status.success() {
             failures.push(format!("{command:?} exited {:?}", out.status.code()));
         }
@@ -186,8 +189,8 @@ fn parses_the_recipe_block_and_the_files_it_names() {
 #[test]
 fn the_readme_recipe_runs_verbatim() {
     let root = repo().canonicalize().unwrap();
-    let readme = std::env::var_os("LAB_RECIPE_README")
-        .map_or_else(|| root.join("README.md"), PathBuf::from);
+    let readme =
+        std::env::var_os("LAB_RECIPE_README").map_or_else(|| root.join("README.md"), PathBuf::from);
     let commands = recipe(&fs::read_to_string(&readme).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", readme.display()));
     let files = named_files(&commands);

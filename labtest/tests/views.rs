@@ -118,7 +118,10 @@ fn filters_that_match_nothing_say_which_and_what_the_log_holds() {
     // A test the log does not hold: bad input, with the list.
     let out = labtest(&["log", s(&log), "--test", "Nope"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert_contains(&out, "no test matches --test Nope; the log holds: TestReElection2A");
+    assert_contains(
+        &out,
+        "no test matches --test Nope; the log holds: TestReElection2A",
+    );
 }
 
 #[test]
@@ -138,7 +141,10 @@ fn off_a_terminal_the_log_is_plain_unless_asked_for_columns() {
     }
     let out = labtest(&["log", s(&log), "--kind", "role", "--columns"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.lines().nth(1).unwrap().contains("│peer 0"), "{stdout}");
+    assert!(
+        stdout.lines().nth(1).unwrap().contains("│peer 0"),
+        "{stdout}"
+    );
     assert!(!stdout.contains('\x1b'));
 }
 
