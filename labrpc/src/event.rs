@@ -347,18 +347,23 @@ mod tests {
         (user, package)
     }
 
+    /// Where `e.jsonl` goes for a process in `cwd`, with `PWD` and
+    /// `CARGO_MANIFEST_DIR` as given.
+    fn log_at(cwd: &Path, pwd: Option<&Path>, manifest_dir: Option<&Path>) -> PathBuf {
+        let at = Invocation {
+            cwd: Some(cwd.to_path_buf()),
+            pwd: pwd.map(Path::to_path_buf),
+            manifest_dir: manifest_dir.map(Path::to_path_buf),
+        };
+        resolve(Path::new("e.jsonl"), &at)
+    }
+
     #[test]
     fn under_cargo_a_relative_log_goes_where_the_user_ran_the_command() {
         let (user, package) = dirs();
-        let at = Invocation {
-            cwd: Some(package.clone()),
-            pwd: Some(user.clone()),
-            manifest_dir: Some(package.clone()),
-        };
-        assert_eq!(
-            resolve(Path::new("events.jsonl"), &at),
-            user.join("events.jsonl")
-        );
+        let here = log_at(&package, Some(&user), Some(&package));
+        assert_eq!(here, user.join("e.jsonl"));
+        let at = Invocation::default();
         assert_eq!(
             resolve(Path::new("/abs/e.jsonl"), &at),
             PathBuf::from("/abs/e.jsonl")
@@ -368,39 +373,18 @@ mod tests {
     #[test]
     fn a_stale_or_missing_pwd_falls_back_to_the_working_directory() {
         let (user, package) = dirs();
+        let in_package = package.join("e.jsonl");
         // Not moved by cargo: a stale PWD (a program changed directory
         // without updating it) is not trusted.
-        let not_cargo = Invocation {
-            cwd: Some(package.clone()),
-            pwd: Some(user.clone()),
-            manifest_dir: None,
-        };
-        assert_eq!(
-            resolve(Path::new("e.jsonl"), &not_cargo),
-            package.join("e.jsonl")
-        );
+        assert_eq!(log_at(&package, Some(&user), None), in_package);
         // Moved by cargo, but no PWD, or one that is not a directory.
-        for pwd in [
-            None,
-            Some(PathBuf::from("/no/such/dir")),
-            Some("rel".into()),
-        ] {
-            let at = Invocation {
-                cwd: Some(package.clone()),
-                pwd,
-                manifest_dir: Some(package.clone()),
-            };
-            assert_eq!(resolve(Path::new("e.jsonl"), &at), package.join("e.jsonl"));
-        }
+        assert_eq!(log_at(&package, None, Some(&package)), in_package);
+        let gone = Path::new("/no/such/dir");
+        assert_eq!(log_at(&package, Some(gone), Some(&package)), in_package);
+        let relative = Path::new("rel");
+        assert_eq!(log_at(&package, Some(relative), Some(&package)), in_package);
         // In another folder than the manifest's: the working directory.
-        let elsewhere = Invocation {
-            cwd: Some(user.clone()),
-            pwd: Some(package.clone()),
-            manifest_dir: Some(package.join("src")),
-        };
-        assert_eq!(
-            resolve(Path::new("e.jsonl"), &elsewhere),
-            user.join("e.jsonl")
-        );
+        let elsewhere = log_at(&user, Some(&package), Some(&package.join("src")));
+        assert_eq!(elsewhere, user.join("e.jsonl"));
     }
 }

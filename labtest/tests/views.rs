@@ -24,6 +24,11 @@ fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
     path
 }
 
+/// A synthetic run's log (see `labview::sample`) written to `dir/name`.
+fn sample_file(dir: &Path, name: &str, cfg: &SampleConfig) -> PathBuf {
+    write(dir, name, &sample_log(cfg))
+}
+
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -32,11 +37,7 @@ fn s(path: &Path) -> &str {
 fn a_reader_that_stops_early_ends_the_log_quietly() {
     let dir = scratch("views", "pipe");
     // Far more than a pipe holds, so the writer meets the closed pipe.
-    let log = write(
-        &dir,
-        "big.jsonl",
-        &sample_log(&SampleConfig::seven_peers_big()),
-    );
+    let log = sample_file(&dir, "big.jsonl", &SampleConfig::seven_peers_big());
     let mut child = Command::new(env!("CARGO_BIN_EXE_labtest"))
         .args(["log", s(&log)])
         .stdout(Stdio::piped())
@@ -102,11 +103,7 @@ fn a_missing_file_or_a_damaged_line_is_bad_input() {
 #[test]
 fn filters_that_match_nothing_say_which_and_what_the_log_holds() {
     let dir = scratch("views", "filters");
-    let log = write(
-        &dir,
-        "events.jsonl",
-        &sample_log(&SampleConfig::three_peers()),
-    );
+    let log = sample_file(&dir, "events.jsonl", &SampleConfig::three_peers());
     let out = labtest(&["log", s(&log), "--kind", "role", "--term", "99"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_contains(&out, "no event matches --term 99");
@@ -127,11 +124,7 @@ fn filters_that_match_nothing_say_which_and_what_the_log_holds() {
 #[test]
 fn off_a_terminal_the_log_is_plain_unless_asked_for_columns() {
     let dir = scratch("views", "plain");
-    let log = write(
-        &dir,
-        "events.jsonl",
-        &sample_log(&SampleConfig::three_peers()),
-    );
+    let log = sample_file(&dir, "events.jsonl", &SampleConfig::three_peers());
     let out = labtest(&["log", s(&log), "--kind", "role"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);

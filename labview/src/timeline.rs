@@ -176,6 +176,15 @@ impl Model {
                     .is_some_and(|c| rpc.t_end.is_some_and(|t| t >= c)))
     }
 
+    /// How many RPCs the final cleanup cut short.
+    pub fn cleanup_rpcs(&self) -> usize {
+        self.rpcs
+            .list
+            .iter()
+            .filter(|r| self.ended_by_cleanup(r))
+            .count()
+    }
+
     /// The RPCs drawn as failures: failed, and not by the cleanup.
     pub fn failed_rpcs(&self) -> usize {
         self.rpcs

@@ -110,12 +110,7 @@ fn check_several_tests_and_cleanup() {
     assert_eq!(stat(&dom, "test"), "2");
     // Cut short by the cleanup: drawn as such, not as failures.
     let model = Model::of_run(runs[2].clone());
-    let cut = model
-        .rpcs
-        .list
-        .iter()
-        .filter(|r| model.ended_by_cleanup(r))
-        .count();
+    let cut = model.cleanup_rpcs();
     assert!(cut > 0);
     assert_eq!(stat(&dom, "cleanup-rpcs"), cut.to_string());
     assert_eq!(count_class(&dom, "rpc", &["cleanup"]), cut);

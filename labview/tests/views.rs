@@ -565,12 +565,7 @@ fn a_log_of_several_tests_gives_one_page_with_a_menu() {
     assert!(!drawn_note(&runs[..1], 0).contains("--test"));
     // The real run's cleanup: RPCs it cut short are not failures.
     let model = Model::of_run(runs[2].clone());
-    let cut = model
-        .rpcs
-        .list
-        .iter()
-        .filter(|r| model.ended_by_cleanup(r))
-        .count();
+    let cut = model.cleanup_rpcs();
     assert!(cut > 0, "the reference run has RPCs cut by cleanup");
     let failed = model.rpcs.list.iter().filter(|r| r.failed()).count();
     assert_eq!(model.failed_rpcs(), failed - cut);
