@@ -35,7 +35,12 @@ impl Selection {
     }
 }
 
+const EXIT_STATUS: &str = "Exit status: 0 shown; 1 nothing to show (an empty log, filters that \
+match nothing: the message says which and what the log holds); 2 bad input (a missing file, a \
+damaged line, a --test the log does not hold).";
+
 #[derive(Args)]
+#[command(after_help = EXIT_STATUS)]
 pub struct LogArgs {
     /// The event log (JSON lines).
     file: PathBuf,
@@ -76,6 +81,7 @@ pub struct LogArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = EXIT_STATUS)]
 pub struct TimelineArgs {
     /// The event log (JSON lines).
     file: PathBuf,
