@@ -291,7 +291,13 @@ fn plain_line(out: &mut String, i: usize, e: &Event, rpcs: &Rpcs) {
             rpc.method
         );
     }
-    fields.push_str(&show_fields(e, &[]));
+    // An RPC's method is already in the joined fields.
+    let skip: &[&str] = if rpcs.of_event(i).is_some() {
+        &["method"]
+    } else {
+        &[]
+    };
+    fields.push_str(&show_fields(e, skip));
     let fields = fields.replace(['\t', '\n'], " ");
     let peer = peer.map_or("-".to_string(), |p| p.to_string());
     let _ = writeln!(out, "{:.3}\t{peer}\t{}\t{}", e.t, e.kind, fields.trim_end());
