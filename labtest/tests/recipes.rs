@@ -6,9 +6,10 @@
 //! `sh -c` and must exit 0; then every file the block names (`*.jsonl`,
 //! `*.html`) must exist and be non-empty.
 //!
-//! Slow: it runs `make test-2a` twice (about 15 s each), and the handout
-//! builds in `target/labtest/grade-target` (shared with the grader; minutes
-//! the first time). Run it alone with
+//! Slow: it runs `make test-2a` twice, one after the other (about 15 s
+//! each), and the handout builds in `target/labtest/grade-target` (shared
+//! with the grader; 15 minutes the first time on a loaded 2-core machine).
+//! Run it alone with
 //! `cargo test --release -p labtest --test recipes`.
 //! `LAB_RECIPE_README=PATH` reads another README instead of `README.md`
 //! (to try a recipe before it goes into the README).
@@ -23,6 +24,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const HEADING: &str = "## Event log and views";
+
+/// One recipe at a time: each runs the real-time 2A tests, which two at
+/// once on a small machine would slow into failures.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -188,6 +199,7 @@ fn parses_the_recipe_block_and_the_files_it_names() {
 
 #[test]
 fn the_readme_recipe_runs_verbatim() {
+    let _turn = one_at_a_time();
     let root = repo().canonicalize().unwrap();
     let readme =
         std::env::var_os("LAB_RECIPE_README").map_or_else(|| root.join("README.md"), PathBuf::from);
@@ -206,6 +218,7 @@ fn the_readme_recipe_runs_verbatim() {
 
 #[test]
 fn the_handout_readme_recipe_runs_verbatim() {
+    let _turn = one_at_a_time();
     let root = repo().canonicalize().unwrap();
     let tree = scratch("recipes", "handout").join("lab");
     let out = Command::new(env!("CARGO_BIN_EXE_labtest"))
