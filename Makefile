@@ -9,13 +9,15 @@ SEED ?=
 EXTRA ?=
 SUBMISSION ?=
 SUBMISSIONS ?=
+LOG ?=
+ARGS ?=
 # What `make grade`, `grade-all` and `grade-catalog` pass through, only when
 # set: EXTRA=1 (--extra), SEED= (--seed, repeats a grade), OUT= (--out, the
 # reports folder).
 GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED))
 
 .PHONY: test-2a test-2a-extra test fmt-check clippy test-all test-browser test-handout bench-labrpc \
-	stress-2a handout grade grade-all grade-catalog
+	stress-2a handout grade grade-all grade-catalog log timeline
 
 ## The three 2A tests, release build, in Go's order, one at a time.
 test-2a:
@@ -55,6 +57,16 @@ test-handout:
 ## labrpc throughput: 100,000 calls sequential and from 100 clients.
 bench-labrpc:
 	$(CARGO) run --release -p labrpc --example bench
+
+## An event log (LAB_LOG) with one column per peer: make log LOG=events.jsonl [ARGS="--peer 0,2"].
+log:
+	@test -n "$(LOG)" || { echo "usage: make log LOG=events.jsonl [ARGS=...]"; exit 2; }
+	@$(LABTEST) log $(LOG) $(ARGS)
+
+## An event log as an HTML timeline: make timeline LOG=events.jsonl [OUT=run.html] [ARGS=...].
+timeline:
+	@test -n "$(LOG)" || { echo "usage: make timeline LOG=events.jsonl [OUT=run.html]"; exit 2; }
+	@$(LABTEST) timeline $(LOG) -o $(if $(filter file,$(origin OUT)),run.html,$(OUT)) $(ARGS)
 
 ## Run each 2A test N times, P at once (P=auto follows the machine's load).
 stress-2a:

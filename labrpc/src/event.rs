@@ -1,10 +1,15 @@
 //! The structured event log: one JSON object per line, written by the
 //! network, the harness and the Raft when `LAB_LOG` asks for it.
 //!
-//! `LAB_LOG=PATH` appends events to PATH; `LAB_LOG=1` writes them to
-//! `lab-events-<seed>.jsonl` in the current directory. Unset (or `0`), the
-//! log is off and an [`event!`](crate::event!) costs one atomic load: its
-//! fields are not even evaluated.
+//! `LAB_LOG=PATH` writes events to PATH; `LAB_LOG=1` writes them to
+//! `lab-events-<seed>.jsonl`. A relative path is taken from the directory
+//! the user ran the command in: cargo runs a test binary inside its
+//! package's folder (`tests/`) but leaves the shell's `PWD` alone, so when
+//! the process sits in `CARGO_MANIFEST_DIR` and `PWD` names another
+//! directory, the path is resolved against `PWD` (see [`resolve`]). A run
+//! replaces its file: it is truncated when the process opens it. Unset (or
+//! `0`), the log is off and an [`event!`](crate::event!) costs one atomic
+//! load: its fields are not even evaluated.
 //!
 //! Each line is `{"t":<ms since test start>,"peer":<n or null>,"kind":"...",
 //! ...fields}`. The harness marks each test with [`begin_test`] (kind
@@ -22,6 +27,7 @@ use crate::sync::Mutex;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -47,18 +53,78 @@ fn log() -> &'static Mutex<Log> {
 }
 
 fn open_from_env() -> (Option<File>, String) {
-    let path = match std::env::var("LAB_LOG") {
+    let name = match std::env::var("LAB_LOG") {
         Ok(v) if v.is_empty() || v == "0" => return (None, String::new()),
         Ok(v) if v == "1" => format!("lab-events-{}.jsonl", crate::rand::seed()),
         Ok(v) => v,
         Err(_) => return (None, String::new()),
     };
-    match File::options().create(true).append(true).open(&path) {
-        Ok(file) => (Some(file), path),
+    let path = resolve(Path::new(&name), &Invocation::from_env());
+    let shown = path.display().to_string();
+    match File::create(&path) {
+        Ok(file) => (Some(file), shown),
         Err(err) => {
-            eprintln!("LAB_LOG: cannot open {path}: {err}; event log off");
+            eprintln!("LAB_LOG: cannot open {shown}: {err}; event log off");
             (None, String::new())
         }
+    }
+}
+
+/// Where the process runs and where its user ran it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Invocation {
+    /// The process's working directory.
+    pub cwd: Option<PathBuf>,
+    /// `PWD`: the shell's directory when it started the command.
+    pub pwd: Option<PathBuf>,
+    /// `CARGO_MANIFEST_DIR`: set by `cargo test` / `cargo run`, which
+    /// start the binary in that folder.
+    pub manifest_dir: Option<PathBuf>,
+}
+
+impl Invocation {
+    /// This process's.
+    pub fn from_env() -> Invocation {
+        Invocation {
+            cwd: std::env::current_dir().ok(),
+            pwd: std::env::var_os("PWD").map(PathBuf::from),
+            manifest_dir: std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        }
+    }
+
+    /// The directory the user ran the command in: `PWD` when cargo moved
+    /// the process into its package folder (the process sits in
+    /// `CARGO_MANIFEST_DIR`) and `PWD` is another existing directory; else
+    /// the working directory. A `PWD` left stale by any other program that
+    /// changed directory is not trusted.
+    pub fn user_dir(&self) -> Option<&Path> {
+        let cwd = self.cwd.as_deref()?;
+        let moved_by_cargo = self
+            .manifest_dir
+            .as_deref()
+            .is_some_and(|m| same_dir(m, cwd));
+        match self.pwd.as_deref() {
+            Some(pwd) if moved_by_cargo && pwd.is_absolute() && pwd.is_dir() => Some(pwd),
+            _ => Some(cwd),
+        }
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The absolute path of the log named `name` (see the module docs).
+pub fn resolve(name: &Path, at: &Invocation) -> PathBuf {
+    if name.is_absolute() {
+        return name.to_path_buf();
+    }
+    match at.user_dir() {
+        Some(dir) => dir.join(name),
+        None => name.to_path_buf(),
     }
 }
 
@@ -72,7 +138,7 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// Where events go, if anywhere.
+/// Where events go (an absolute path), if anywhere.
 pub fn path() -> Option<String> {
     enabled().then(|| log().lock().path.clone())
 }
@@ -273,5 +339,52 @@ mod tests {
             "{\"t\":1.500,\"peer\":3,\"kind\":\"vote\",\"term\":7,\"why\":\"a \\\"quoted\\\"\\nline\\u0001\",\"ok\":true,\"none\":null,\"x\":null,\"neg\":-4}\n"
         );
         assert!(render(0.0, None, "k", &[]).starts_with("{\"t\":0.000,\"peer\":null,"));
+    }
+
+    fn dirs() -> (PathBuf, PathBuf) {
+        let user = std::env::temp_dir();
+        let package = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        (user, package)
+    }
+
+    /// Where `e.jsonl` goes for a process in `cwd`, with `PWD` and
+    /// `CARGO_MANIFEST_DIR` as given.
+    fn log_at(cwd: &Path, pwd: Option<&Path>, manifest_dir: Option<&Path>) -> PathBuf {
+        let at = Invocation {
+            cwd: Some(cwd.to_path_buf()),
+            pwd: pwd.map(Path::to_path_buf),
+            manifest_dir: manifest_dir.map(Path::to_path_buf),
+        };
+        resolve(Path::new("e.jsonl"), &at)
+    }
+
+    #[test]
+    fn under_cargo_a_relative_log_goes_where_the_user_ran_the_command() {
+        let (user, package) = dirs();
+        let here = log_at(&package, Some(&user), Some(&package));
+        assert_eq!(here, user.join("e.jsonl"));
+        let at = Invocation::default();
+        assert_eq!(
+            resolve(Path::new("/abs/e.jsonl"), &at),
+            PathBuf::from("/abs/e.jsonl")
+        );
+    }
+
+    #[test]
+    fn a_stale_or_missing_pwd_falls_back_to_the_working_directory() {
+        let (user, package) = dirs();
+        let in_package = package.join("e.jsonl");
+        // Not moved by cargo: a stale PWD (a program changed directory
+        // without updating it) is not trusted.
+        assert_eq!(log_at(&package, Some(&user), None), in_package);
+        // Moved by cargo, but no PWD, or one that is not a directory.
+        assert_eq!(log_at(&package, None, Some(&package)), in_package);
+        let gone = Path::new("/no/such/dir");
+        assert_eq!(log_at(&package, Some(gone), Some(&package)), in_package);
+        let relative = Path::new("rel");
+        assert_eq!(log_at(&package, Some(relative), Some(&package)), in_package);
+        // In another folder than the manifest's: the working directory.
+        let elsewhere = log_at(&user, Some(&package), Some(&package.join("src")));
+        assert_eq!(elsewhere, user.join("e.jsonl"));
     }
 }

@@ -1,10 +1,20 @@
 //! `labtest log` and `labtest timeline`: the event log of a run
 //! (`LAB_LOG`) as per-peer terminal columns or as an HTML timeline, through
-//! the `labview` crate. These commands only read logs.
+//! the `labview` crate. These commands only read logs (and write the one
+//! HTML file asked for).
+//!
+//! Exit status: 0 shown, 1 nothing to show (an empty log, filters that
+//! match nothing: the message says which and what the log holds), 2 bad
+//! input (a missing file, a damaged line, named by file and line, or a
+//! `--test` the log does not hold). A reader that stops early (`| head`)
+//! is not an error.
 
 use clap::Args;
-use labview::{Filter, LogOptions, TestSelection, TimelineOptions};
-use std::io::IsTerminal;
+use labview::{
+    Filter, LogOptions, ParsedLog, TestRun, TestSelection, TimelineOptions, drawn_note,
+    explain_no_match,
+};
+use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -25,7 +35,12 @@ impl Selection {
     }
 }
 
+const EXIT_STATUS: &str = "Exit status: 0 shown; 1 nothing to show (an empty log, filters that \
+match nothing: the message says which and what the log holds); 2 bad input (a missing file, a \
+damaged line, a --test the log does not hold).";
+
 #[derive(Args)]
+#[command(after_help = EXIT_STATUS)]
 pub struct LogArgs {
     /// The event log (JSON lines).
     file: PathBuf,
@@ -52,15 +67,21 @@ pub struct LogArgs {
     /// No colors.
     #[arg(long)]
     no_color: bool,
-    /// Tab-separated lines for scripts (default when not on a terminal).
-    #[arg(long)]
+    /// Tab-separated lines for scripts (the default when the output is not
+    /// a terminal).
+    #[arg(long, conflicts_with = "columns")]
     plain: bool,
+    /// One column per peer even when the output is not a terminal (e.g.
+    /// `| less`), without colors.
+    #[arg(long)]
+    columns: bool,
     /// Also show delivered replies and end creations.
     #[arg(short, long)]
     verbose: bool,
 }
 
 #[derive(Args)]
+#[command(after_help = EXIT_STATUS)]
 pub struct TimelineArgs {
     /// The event log (JSON lines).
     file: PathBuf,
@@ -78,59 +99,136 @@ fn terminal_width() -> usize {
         .unwrap_or(120)
 }
 
-pub fn log(args: LogArgs) -> ExitCode {
-    let parsed = match labview::read_log(&args.file) {
-        Ok(parsed) => parsed,
-        Err(err) => {
-            eprintln!("error: cannot read {}: {err}", args.file.display());
-            return ExitCode::from(2);
+/// Why a view showed nothing, as its exit status: 1 when there is nothing
+/// to show (an empty log, filters that match nothing), 2 for bad input (a
+/// missing file, a damaged line, a test that is not in the log).
+enum Stop {
+    Nothing(String),
+    BadInput(String),
+}
+
+impl Stop {
+    fn report(self) -> ExitCode {
+        match self {
+            Stop::Nothing(message) => {
+                eprintln!("labtest: {message}");
+                ExitCode::from(1)
+            }
+            Stop::BadInput(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(2)
+            }
         }
-    };
+    }
+}
+
+/// The tests of the log at `file`, which must exist and hold only event
+/// lines (an unfinished last line, from a killed run, is only warned about),
+/// and the index of the one `selection` picks.
+fn read_tests(
+    file: &Path,
+    selection: &Selection,
+) -> Result<(ParsedLog, Vec<TestRun>, usize), Stop> {
+    let parsed = labview::read_log(file)
+        .map_err(|err| Stop::BadInput(format!("cannot read {}: {err}", file.display())))?;
+    if let Some(bad) = parsed.first_damaged_line() {
+        let more = parsed.warnings.iter().filter(|w| !w.unfinished).count() - 1;
+        let more = if more > 0 {
+            format!(" (and {more} more bad lines)")
+        } else {
+            String::new()
+        };
+        return Err(Stop::BadInput(format!(
+            "{}:{}: {}{more}; is it an event log (LAB_LOG)?",
+            file.display(),
+            bad.line,
+            bad.message
+        )));
+    }
     for w in &parsed.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    let runs = labview::split_tests(&parsed.events);
+    if runs.is_empty() {
+        return Err(Stop::Nothing(format!(
+            "{} holds no events: was LAB_LOG set for the run (LAB_LOG={} make test-2a)?",
+            file.display(),
+            file.display()
+        )));
+    }
+    let shown = labview::select_index(&runs, &selection.which())
+        .map_err(|e| Stop::BadInput(format!("{}: {e}", file.display())))?;
+    Ok((parsed, runs, shown))
+}
+
+/// Writes `text` to stdout. A reader that went away (`| head`) ends the
+/// output quietly: that is success, not an error.
+fn print_quietly(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: cannot write the output: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub fn log(args: LogArgs) -> ExitCode {
+    let (_, runs, shown) = match read_tests(&args.file, &args.selection) {
+        Ok(found) => found,
+        Err(stop) => return stop.report(),
+    };
+    eprintln!("{}: {}", args.file.display(), drawn_note(&runs, shown));
+    let run = &runs[shown];
+    let filter = Filter {
+        peers: args.peer,
+        kinds: args.kind,
+        from_ms: args.from,
+        to_ms: args.to,
+        term: args.term,
+    };
+    if let Err(message) = labview::check_peers(&filter, &run.events) {
+        return Stop::Nothing(message).report();
+    }
+    if filter
+        .keep(&run.events, &labview::Rpcs::build(&run.events))
+        .is_empty()
+    {
+        return Stop::Nothing(explain_no_match(&filter, &run.events)).report();
     }
     let on_terminal = std::io::stdout().is_terminal();
     let opts = LogOptions {
         test: args.selection.which(),
-        filter: Filter {
-            peers: args.peer,
-            kinds: args.kind,
-            from_ms: args.from,
-            to_ms: args.to,
-            term: args.term,
-        },
+        filter,
         width: args.width.unwrap_or_else(terminal_width),
         no_color: args.no_color || !on_terminal,
-        plain: args.plain,
+        plain: args.plain || (!on_terminal && !args.columns),
         verbose: args.verbose,
     };
-    print!("{}", labview::render_log(&parsed.events, &opts));
-    ExitCode::SUCCESS
+    print_quietly(&labview::render_run(run, &opts))
 }
 
 pub fn timeline(args: TimelineArgs) -> ExitCode {
+    let (parsed, runs, shown) = match read_tests(&args.file, &args.selection) {
+        Ok(found) => found,
+        Err(stop) => return stop.report(),
+    };
     let opts = TimelineOptions {
-        test: args.selection.which(),
+        test: TestSelection::Index(shown),
+        warnings: parsed.warnings.clone(),
         ..TimelineOptions::default()
     };
-    match write_timeline(&args.file, &args.output, &opts) {
-        Ok(()) => {
-            println!("wrote {}", args.output.display());
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::from(2)
-        }
+    let html = labview::render_timeline(&parsed.events, &opts);
+    if let Err(err) = std::fs::write(&args.output, html) {
+        return Stop::BadInput(format!("cannot write {}: {err}", args.output.display())).report();
     }
-}
-
-/// Writes the timeline of `events` to `output`.
-pub fn write_timeline(events: &Path, output: &Path, opts: &TimelineOptions) -> Result<(), String> {
-    let warnings = labview::write_timeline(events, output, opts)
-        .map_err(|e| format!("cannot make a timeline of {}: {e}", events.display()))?;
-    for w in warnings {
-        eprintln!("warning: {w}");
+    let written = std::path::absolute(&args.output).unwrap_or(args.output.clone());
+    println!("wrote {}", written.display());
+    println!("{}", drawn_note(&runs, shown));
+    if runs.len() > 1 {
+        println!("(the page's test menu shows the others too)");
     }
-    Ok(())
+    ExitCode::SUCCESS
 }

@@ -79,11 +79,22 @@ pub struct Warning {
     pub line: usize,
     /// Why it was skipped.
     pub message: String,
+    /// True for a last line without its newline: the writer was killed
+    /// mid-line (every complete line ends in one), so it is expected, not
+    /// a sign of a damaged file.
+    pub unfinished: bool,
 }
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        write!(f, "line {}: {}", self.line, self.message)?;
+        if self.unfinished {
+            write!(
+                f,
+                " (an unfinished last line: the run was killed while writing it)"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -96,12 +107,22 @@ pub struct ParsedLog {
     pub warnings: Vec<Warning>,
 }
 
+impl ParsedLog {
+    /// The first skipped line that is not an unfinished last line: a log
+    /// that holds one is damaged (or not an event log at all).
+    pub fn first_damaged_line(&self) -> Option<&Warning> {
+        self.warnings.iter().find(|w| !w.unfinished)
+    }
+}
+
 /// Parses a whole log. Blank lines are ignored; a line that is not a JSON
 /// object with a numeric `t`, a `peer` that is null or a non-negative whole
 /// number, and a string `kind` is skipped with a [`Warning`]. A truncated
 /// last line (a process killed while writing) is just such a line.
 pub fn parse_log(text: &str) -> ParsedLog {
     let mut out = ParsedLog::default();
+    let unterminated = !text.is_empty() && !text.ends_with('\n');
+    let last = text.lines().count();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let trimmed = raw.trim();
@@ -113,7 +134,11 @@ pub fn parse_log(text: &str) -> ParsedLog {
                 event.line = line;
                 out.events.push(event);
             }
-            Err(message) => out.warnings.push(Warning { line, message }),
+            Err(message) => out.warnings.push(Warning {
+                line,
+                message,
+                unfinished: unterminated && line == last,
+            }),
         }
     }
     out

@@ -7,6 +7,7 @@
 //!   [`Filter`] events by peer, kind, time and term.
 //! - [`rpc`]: join the network's `rpc_*` events into [`Rpc`]s with a sender
 //!   and a receiver peer (through `end_created`).
+//! - [`contents`]: what a test holds, and why a filter keeps nothing.
 //! - [`log_view`]: the terminal view, one column per peer ([`render_log`]).
 //! - [`timeline`]: the self-contained HTML timeline ([`render_timeline`]).
 //! - [`sample`]: synthetic but realistic runs, for tests and demos.
@@ -27,6 +28,7 @@
 // the Raft, whose runs must replay deterministically, not these views.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+pub mod contents;
 pub mod event;
 pub mod log_view;
 pub mod rpc;
@@ -34,8 +36,11 @@ pub mod sample;
 pub mod select;
 pub mod timeline;
 
+pub use contents::{Contents, check_peers, explain_no_match};
 pub use event::{Event, ParsedLog, Warning, parse_log, read_log};
-pub use log_view::{LogOptions, render_log};
+pub use log_view::{LogOptions, render_log, render_run};
 pub use rpc::{Rpc, RpcOutcome, Rpcs};
-pub use select::{Filter, TestRun, TestSelection, select_test, split_tests};
+pub use select::{
+    Filter, TestRun, TestSelection, drawn_note, select_index, select_test, split_tests,
+};
 pub use timeline::{TimelineOptions, render_timeline, write_timeline};

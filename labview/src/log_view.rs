@@ -14,7 +14,7 @@
 
 use crate::event::{Event, show_fields, show_value};
 use crate::rpc::{Rpc, RpcOutcome, Rpcs};
-use crate::select::{Filter, TestSelection, peer_count, select_test, split_tests};
+use crate::select::{Filter, TestRun, TestSelection, peer_count, select_test, split_tests};
 use std::fmt::Write as _;
 
 /// What [`render_log`] shows and how.
@@ -54,10 +54,16 @@ const MIN_COLUMN: usize = 6;
 /// A selection that matches no test yields a one-line explanation.
 pub fn render_log(events: &[Event], opts: &LogOptions) -> String {
     let runs = split_tests(events);
-    let run = match select_test(&runs, &opts.test) {
-        Ok(run) => run,
-        Err(message) => return format!("{message}\n"),
-    };
+    match select_test(&runs, &opts.test) {
+        Ok(run) => render_run(&run, opts),
+        Err(message) => format!("{message}\n"),
+    }
+}
+
+/// Renders one test (already selected; `opts.test` is not used). Empty in
+/// plain mode when the filter keeps nothing (see
+/// [`explain_no_match`](crate::contents::explain_no_match)).
+pub fn render_run(run: &TestRun, opts: &LogOptions) -> String {
     let events = &run.events;
     let rpcs = Rpcs::build(events);
     let keep = opts.filter.keep(events, &rpcs);
@@ -285,7 +291,13 @@ fn plain_line(out: &mut String, i: usize, e: &Event, rpcs: &Rpcs) {
             rpc.method
         );
     }
-    fields.push_str(&show_fields(e, &[]));
+    // An RPC's method is already in the joined fields.
+    let skip: &[&str] = if rpcs.of_event(i).is_some() {
+        &["method"]
+    } else {
+        &[]
+    };
+    fields.push_str(&show_fields(e, skip));
     let fields = fields.replace(['\t', '\n'], " ");
     let peer = peer.map_or("-".to_string(), |p| p.to_string());
     let _ = writeln!(out, "{:.3}\t{peer}\t{}\t{}", e.t, e.kind, fields.trim_end());

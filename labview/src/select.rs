@@ -82,6 +82,12 @@ pub enum TestSelection {
 
 /// Picks one test. Errors list the tests the file holds.
 pub fn select_test(runs: &[TestRun], which: &TestSelection) -> Result<TestRun, String> {
+    select_index(runs, which).map(|i| runs[i].clone())
+}
+
+/// Picks one test: its index in `runs`. Errors list the tests the file
+/// holds.
+pub fn select_index(runs: &[TestRun], which: &TestSelection) -> Result<usize, String> {
     let names = || {
         runs.iter()
             .map(TestRun::label)
@@ -91,22 +97,51 @@ pub fn select_test(runs: &[TestRun], which: &TestSelection) -> Result<TestRun, S
     if runs.is_empty() {
         return Err("the log holds no events".into());
     }
+    let last = |pred: &dyn Fn(&TestRun) -> bool| runs.iter().rposition(pred);
     let found = match which {
-        TestSelection::LastFailedOrLast => runs.iter().rev().find(|r| r.failed()).or(runs.last()),
-        TestSelection::Named(name) => runs
-            .iter()
-            .rev()
-            .find(|r| r.name.as_deref() == Some(name.as_str()))
-            .or_else(|| {
-                runs.iter()
-                    .rev()
-                    .find(|r| r.name.as_deref().is_some_and(|n| n.contains(name.as_str())))
-            }),
-        TestSelection::Index(i) => runs.get(*i),
+        TestSelection::LastFailedOrLast => last(&TestRun::failed).or(Some(runs.len() - 1)),
+        TestSelection::Named(name) => last(&|r| r.name.as_deref() == Some(name.as_str()))
+            .or_else(|| last(&|r| r.name.as_deref().is_some_and(|n| n.contains(name.as_str())))),
+        TestSelection::Index(i) => (*i < runs.len()).then_some(*i),
     };
-    found
-        .cloned()
-        .ok_or_else(|| format!("no test matches {which:?}; the log holds: {}", names()))
+    found.ok_or_else(|| {
+        let asked = match which {
+            TestSelection::Named(name) => format!("--test {name}"),
+            TestSelection::Index(i) => format!("test number {}", i + 1),
+            TestSelection::LastFailedOrLast => "the default".into(),
+        };
+        format!("no test matches {asked}; the log holds: {}", names())
+    })
+}
+
+/// One line saying which test of a file a view shows and, when the file
+/// holds others, their names and how to pick one.
+pub fn drawn_note(runs: &[TestRun], shown: usize) -> String {
+    let run = &runs[shown];
+    let outcome = match run.passed {
+        Some(true) => "passed",
+        Some(false) => "FAILED",
+        None => "no verdict",
+    };
+    let mut note = format!(
+        "test {} of {}: {} ({outcome})",
+        shown + 1,
+        runs.len(),
+        run.label()
+    );
+    if runs.len() > 1 {
+        let others: Vec<&str> = runs
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != shown)
+            .map(|(_, r)| r.name.as_deref().unwrap_or("(no test_begin)"))
+            .collect();
+        note.push_str(&format!(
+            "; the log also holds {}: pick one with --test NAME",
+            others.join(", ")
+        ));
+    }
+    note
 }
 
 /// Which events to show. Empty lists and `None`s keep everything.

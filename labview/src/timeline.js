@@ -3,30 +3,20 @@
 // handles zoom (wheel, buttons), pan (drag) and tooltips (hover).
 // It draws only what the window shows: when too many RPCs (or marks of
 // one kind) are visible it draws them as ticks per lane instead.
+// A log of several tests embeds one model per test (<script id="data-N">,
+// listed in <script id="tests">); the menu #test-picker switches between
+// them, and a URL hash #test=N opens test N.
 (function () {
   "use strict";
-  var D = JSON.parse(document.getElementById("data").textContent);
-  var S = D.strings;
+  var TESTS = JSON.parse(document.getElementById("tests").textContent);
+  var D, S, marks, rpcs, rpcStarts, markTimes, view, current;
   var NS = "http://www.w3.org/2000/svg";
   var svg = document.getElementById("timeline");
   var tip = document.getElementById("tooltip");
   var stats = document.getElementById("stats");
-  var GUTTER = 96, AXIS_H = 26, HARNESS_H = 58, PAD_R = 18;
+  var GUTTER = 96, AXIS_H = 26, HARNESS_H = 76, PAD_R = 18, STEP_ROWS = 3, CHAR_W = 6.5;
   var MAX_ARROWS = 2000, MAX_FAILED_ARROWS = 800, MAX_VOTE_ARROWS = 800, MAX_MARKS = 1500, KIND_AGG = 250;
-  var view = D.view.slice();
   var W = 1000, H = 400, laneH = 60;
-
-  var marks = D.marks.map(function (m, i) {
-    return { t: m[0], peer: m[1], kind: S[m[2]], f: m[3] || {}, i: i };
-  });
-  marks.sort(function (a, b) { return a.t - b.t; });
-  var rpcs = D.rpcs; // sorted by send time
-  var rpcStarts = rpcs.map(function (r) { return r[1]; });
-  var markTimes = marks.map(function (m) { return m.t; });
-
-  // Initial view from the URL: #t=FROM,TO (ms).
-  var hash = /t=([-0-9.]+),([-0-9.]+)/.exec(location.hash);
-  if (hash && +hash[2] > +hash[1]) view = [+hash[1], +hash[2]];
 
   function lowerBound(arr, x) {
     var lo = 0, hi = arr.length;
@@ -62,28 +52,66 @@
   function bandTop(p) { return laneTop(p) + laneH * 0.34; }
   function bandH() { return laneH * 0.34; }
 
-  // Header.
-  document.getElementById("title").textContent = D.title;
-  var outcome = document.getElementById("outcome");
-  outcome.textContent = D.passed === true ? "PASSED" : D.passed === false ? "FAILED" : "NO VERDICT";
-  outcome.className = D.passed === true ? "passed" : D.passed === false ? "failed" : "unknown";
-  if (D.failure) {
+  function outcomeText(passed) { return passed === true ? "PASSED" : passed === false ? "FAILED" : "NO VERDICT"; }
+
+  // The test menu: shown when the log holds several tests.
+  var picker = document.getElementById("test-picker");
+  TESTS.tests.forEach(function (t, i) {
+    var o = document.createElement("option");
+    o.value = i;
+    o.textContent = (i + 1) + ". " + t.label + " — " + outcomeText(t.passed);
+    picker.appendChild(o);
+  });
+  document.getElementById("picker-label").hidden = TESTS.tests.length < 2;
+  picker.addEventListener("change", function () {
+    load(+picker.value);
+    history.replaceState(null, "", "#test=" + picker.value);
+    render();
+  });
+
+  // Loads test i's model and fills the header from it.
+  function load(i) {
+    current = i;
+    D = JSON.parse(document.getElementById("data-" + i).textContent);
+    S = D.strings;
+    view = D.view.slice();
+    marks = D.marks.map(function (m, k) {
+      return { t: m[0], peer: m[1], kind: S[m[2]], f: m[3] || {}, i: k };
+    });
+    marks.sort(function (a, b) { return a.t - b.t; });
+    rpcs = D.rpcs; // sorted by send time
+    rpcStarts = rpcs.map(function (r) { return r[1]; });
+    markTimes = marks.map(function (m) { return m.t; });
+    picker.value = i;
+    document.title = D.title + " — timeline";
+    document.getElementById("title").textContent = D.title;
+    var outcome = document.getElementById("outcome");
+    outcome.textContent = outcomeText(D.passed);
+    outcome.className = D.passed === true ? "passed" : D.passed === false ? "failed" : "unknown";
     var fm = document.getElementById("failure-message");
-    fm.hidden = false;
-    fm.textContent = "✘ failed at " + fmtT(D.failure.t) + ": " + D.failure.message;
-    fm.title = "click to zoom to the failure";
-    fm.addEventListener("click", zoomToFailure);
-  } else {
-    document.getElementById("zoom-failure").hidden = true;
-  }
-  if (D.warnings.length || D.unplacedRpcs) {
+    fm.hidden = !D.failure;
+    document.getElementById("zoom-failure").hidden = !D.failure;
+    if (D.failure) {
+      document.getElementById("failure-text").textContent = "✘ failed at " + fmtT(D.failure.t) + ": " + D.failure.message;
+      var fs = document.getElementById("failure-step");
+      fs.hidden = !D.failure.step;
+      fs.textContent = D.failure.step ? "while: " + D.failure.step : "";
+      fm.title = "click to zoom to the failure";
+    }
     var wd = document.getElementById("warnings");
-    wd.hidden = false;
     var parts = [];
     if (D.unplacedRpcs) parts.push(D.unplacedRpcs + " RPCs with unknown ends are not drawn (no end_created events?)");
     if (D.warnings.length) parts.push(D.warnings.length + " malformed lines skipped: " + D.warnings.slice(0, 5).join("; ") + (D.warnings.length > 5 ? " …" : ""));
-    wd.textContent = "⚠ " + parts.join(" · ");
+    wd.hidden = parts.length === 0;
+    wd.textContent = parts.length ? "⚠ " + parts.join(" · ") : "";
   }
+  document.getElementById("failure-message").addEventListener("click", zoomToFailure);
+
+  // The first test, and view, from the URL: #test=N, #t=FROM,TO (ms).
+  var testHash = /test=([0-9]+)/.exec(location.hash);
+  load(testHash && +testHash[1] < TESTS.tests.length ? +testHash[1] : TESTS.selected);
+  var hash = /t=([-0-9.]+),([-0-9.]+)/.exec(location.hash);
+  if (hash && +hash[2] > +hash[1]) view = [+hash[1], +hash[2]];
 
   function niceStep(span, n) {
     var raw = span / Math.max(1, n), p = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -111,7 +139,7 @@
     svg.setAttribute("height", H);
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
     svg.textContent = "";
-    var counts = { bands: 0, rpcs: 0, failed: 0, checks: 0, marks: 0, mode: "arrows" };
+    var counts = { bands: 0, rpcs: 0, failed: 0, cleanup: 0, pending: 0, checks: 0, marks: 0, steps: 0, stepLabels: 0, mode: "arrows" };
 
     var defs = el("defs", {}, svg);
     var pat = el("pattern", { id: "hatch", width: 7, height: 7, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, defs);
@@ -173,7 +201,8 @@
     var aggregate = {};
     if (to - from > MAX_MARKS) for (var k in perKind) if (perKind[k] > KIND_AGG && k !== "check" && k !== "step" && k !== "verdict") aggregate[k] = true;
     var tickPaths = {};
-    var lastLabelEnd = -1e9;
+    var rowEnds = [];
+    for (var r0 = 0; r0 < STEP_ROWS; r0++) rowEnds.push(-1e9);
     for (i = from; i < to; i++) {
       var m = marks[i], mx = x(m.t);
       if (m.peer < 0) { drawHarness(m, mx); continue; }
@@ -215,7 +244,7 @@
       counts.marks++;
     }
     function drawHarness(m, mx) {
-      var mid = AXIS_H + HARNESS_H / 2 + 8;
+      var mid = AXIS_H + HARNESS_H - 18;
       var hp = el("g", { "clip-path": "url(#plot)" }, harness);
       if (m.kind === "check") {
         var ok = m.f.ok === true;
@@ -224,14 +253,21 @@
         else el("path", { d: "M" + mx + " " + (mid - 9) + "l9 9l-9 9l-9 -9z" }, g);
         counts.checks++;
       } else if (m.kind === "step") {
-        var g2 = el("g", { "class": "step", "data-m": m.i }, hp);
-        el("line", { x1: mx, x2: mx, y1: AXIS_H + 3, y2: AXIS_H + HARNESS_H - 3 }, g2);
+        // Labels in full, on the first of STEP_ROWS rows free at this x;
+        // a step with no free row keeps its line, and hover shows its text.
         var label = String(m.f.text || "");
-        if (mx > lastLabelEnd + 6) {
-          var maxChars = 60;
-          if (label.length > maxChars) label = label.slice(0, maxChars - 1) + "…";
-          text(g2, mx + 3, AXIS_H + 13, label);
-          lastLabelEnd = mx + 3 + label.length * 5.6;
+        var g2 = el("g", { "class": "step", "data-m": m.i, "data-text": label }, hp);
+        el("title", {}, g2).textContent = label;
+        el("line", { x1: mx, x2: mx, y1: AXIS_H + 3, y2: AXIS_H + HARNESS_H - 3 }, g2);
+        counts.steps++;
+        for (var row = 0; row < STEP_ROWS; row++) {
+          if (mx > rowEnds[row] + 6) {
+            var lt = text(g2, mx + 3, AXIS_H + 12 + row * 12, label, "step-label");
+            var lw = lt.getComputedTextLength ? lt.getComputedTextLength() : 0;
+            rowEnds[row] = mx + 3 + (lw > 0 ? lw : label.length * CHAR_W);
+            counts.stepLabels++;
+            break;
+          }
         }
         el("rect", { "class": "hit", x: mx - 3, y: AXIS_H, width: 6, height: HARNESS_H }, g2);
       } else if (m.kind === "verdict") {
@@ -284,16 +320,19 @@
       var y1 = b > a ? bandTop(a) + bandH() : bandTop(a);
       var y2 = b > a ? bandTop(b) : bandTop(b) + bandH();
       if (a === b) { y1 = bandTop(a); y2 = bandTop(a) - 10; }
+      var cleanup = r[6] === 3;
       var unreachable = failed && S[r[7]] === "unreachable";
-      var cls = "rpc" + (vote ? " vote" : "") + (failed ? " failed" : "") + (unreachable ? " unreachable" : "") + (pending ? " pending" : "");
+      var cls = "rpc" + (vote ? " vote" : "") + (failed ? " failed" : "") + (unreachable ? " unreachable" : "") + (pending ? " pending" : "") + (cleanup ? " cleanup" : "");
       var g = el("g", { "class": cls, "data-id": r[0], "data-r": i, "data-from": a, "data-to": b }, rg);
       var attrs = { x1: x1, y1: y1, x2: x2, y2: y2 };
-      if (!failed && !pending) attrs["marker-end"] = vote ? "url(#arrow-vote)" : "url(#arrow)";
+      if (!failed && !pending && !cleanup) attrs["marker-end"] = vote ? "url(#arrow-vote)" : "url(#arrow)";
       el("line", attrs, g);
       if (failed) el("path", { "class": "x", d: "M" + (x2 - 4) + " " + (y2 - 4) + "l8 8m-8 0l8 -8" }, g);
       el("line", { "class": "hit", x1: x1, y1: y1, x2: x2, y2: y2 }, g);
       counts.rpcs++;
       if (failed) counts.failed++;
+      if (cleanup) counts.cleanup++;
+      if (pending) counts.pending++;
     }
 
     // The failure point.
@@ -320,6 +359,12 @@
     stats.setAttribute("data-bands", counts.bands);
     stats.setAttribute("data-rpcs", counts.rpcs);
     stats.setAttribute("data-failed-rpcs", counts.failed);
+    stats.setAttribute("data-cleanup-rpcs", counts.cleanup);
+    stats.setAttribute("data-pending-rpcs", counts.pending);
+    stats.setAttribute("data-steps", counts.steps);
+    stats.setAttribute("data-step-labels", counts.stepLabels);
+    stats.setAttribute("data-test", current);
+    stats.setAttribute("data-tests", TESTS.tests.length);
     stats.setAttribute("data-checks", counts.checks);
     stats.setAttribute("data-marks", counts.marks);
     stats.setAttribute("data-mode", counts.mode);
@@ -363,7 +408,7 @@
           var reason = r[7] === null ? undefined : S[r[7]];
           return ["RPC " + r[0] + ": peer " + r[3] + " → peer " + r[4] + "  " + S[r[5]], {
             sent: fmtT(r[1]), ended: fmtT(r[2]), took: r[2] === null ? "—" : fmtSpan(r[2] - r[1]),
-            outcome: r[6] === 0 ? "replied" : r[6] === 1 ? "failed: " + reason : "no reply in the log",
+            outcome: r[6] === 0 ? "replied" : r[6] === 1 ? "failed: " + reason : r[6] === 3 ? "ended by the final cleanup (" + reason + "), not an error" : "unanswered: no reply or failure in the log",
             bytes: r[8] === null ? undefined : r[8], "reply bytes": r[9] === null ? undefined : r[9],
             "delayed ms": r[10] === null ? undefined : r[10]
           }];
@@ -384,7 +429,7 @@
           Object.keys(fields).forEach(function (k) { f[k] = fields[k]; });
           return [S[m[2]] + (m[1] >= 0 ? " (peer " + m[1] + ")" : ""), f];
         }
-        if (node.id === "failure" && D.failure) return ["failure", { t: fmtT(D.failure.t), message: D.failure.message }];
+        if (node.id === "failure" && D.failure) return ["failure", { t: fmtT(D.failure.t), message: D.failure.message, while: D.failure.step || undefined }];
       }
       node = node.parentNode;
     }

@@ -2,30 +2,39 @@
 //! network access, no external fonts or scripts) with a lane per peer over
 //! time: role bands (follower/candidate/leader) with their term, shaded
 //! disconnected and crashed periods, RPC arrows between lanes from send to
-//! reply/fail (failed ones red, dashed, with an x), the harness's checks
-//! and steps on a top lane, the failure point as a vertical line with its
-//! message at the top, tooltips with every field, zoom and pan.
+//! reply/fail (failed ones red, dashed, with an x; unanswered ones dotted;
+//! those cut short by the final cleanup faint, not as errors), the
+//! harness's checks and steps on a top lane (step labels in full on three
+//! rows, every one on hover), the failure point as a vertical line with
+//! its message and the step the test was in at the top, tooltips with
+//! every field, zoom and pan. A log of several tests gives one page with a
+//! menu of them.
 //!
 //! For: turning one test's events into a compact model (bands, periods,
 //! RPCs, marks; see [`Model`]) embedded as JSON, which `timeline.js`
 //! renders into SVG for the visible window only (aggregating RPCs and
 //! frequent marks into ticks when zoomed out), so 50,000-event runs stay
 //! usable. DOM hooks the browser test relies on:
+//! `#test-picker` (hidden behind `#picker-label` for one test), `#failure-step`,
+//! `g.step[data-text]` (with a `<title>`), `g.rpc.cleanup`, `g.rpc.pending`,
+//! `.key.rpc-pending`, `.key.rpc-cleanup`,
 //! `svg#timeline`, `g.lane[data-peer=N]`, `rect.band.{follower,candidate,leader}[data-term]`,
 //! `rect.period.{disconnected,crashed}`, `g.rpc` / `g.rpc.failed` (`.unreachable`, `.vote`; with `data-id`, `data-from`, `data-to`),
 //! `path.rpc-ticks` (aggregated), `g.check` / `g.check.failed`, `g.step`,
 //! `.marker[data-kind]`, `#failure`, `#failure-message`, `#tooltip`,
 //! `#zoom-in`, `#zoom-out`, `#zoom-reset`, `#zoom-failure`, and
-//! `#stats[data-lanes][data-bands][data-rpcs][data-failed-rpcs][data-checks][data-mode]`
-//! updated after each render. A URL hash `#t=FROM,TO` (ms) sets the view.
+//! `#stats[data-lanes][data-bands][data-rpcs][data-failed-rpcs][data-cleanup-rpcs]`
+//! `[data-pending-rpcs][data-checks][data-steps][data-step-labels][data-test][data-tests][data-mode]`
+//! updated after each render. A URL hash `#t=FROM,TO` (ms) sets the view,
+//! `#test=N` the test.
 //!
 //! Must never: load anything from the network, depend on the order of
 //! JSON object keys, or put raw `<` from event text into the page (the
 //! embedded JSON escapes it).
 
 use crate::event::{Event, Warning, json_number, read_log};
-use crate::rpc::{RpcOutcome, Rpcs};
-use crate::select::{TestSelection, peer_count, select_test, split_tests};
+use crate::rpc::{Rpc, RpcOutcome, Rpcs};
+use crate::select::{TestRun, TestSelection, peer_count, select_index, select_test, split_tests};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -113,6 +122,10 @@ pub struct Failure {
     pub t: f64,
     /// The verdict's failure message, else the check's.
     pub message: String,
+    /// The step the test was in: the verdict's `step` field, else the last
+    /// `step` event at or before the failure point that is not part of
+    /// the cleanup.
+    pub step: Option<String>,
 }
 
 /// What the page is drawn from (before it becomes JSON).
@@ -136,6 +149,9 @@ pub struct Model {
     pub unplaced_rpcs: usize,
     /// How many checks, and how many of them failed.
     pub checks: (usize, usize),
+    /// When the harness began its final cleanup (its `cleanup: ...` step):
+    /// RPCs that fail from then on were cut short by it.
+    pub cleanup_ms: Option<f64>,
     /// The failure point.
     pub failure: Option<Failure>,
     /// The selected test's events.
@@ -146,7 +162,40 @@ impl Model {
     /// Builds the model of the selected test of `events`.
     pub fn build(events: &[Event], which: &TestSelection) -> Result<Model, String> {
         let runs = split_tests(events);
-        let run = select_test(&runs, which)?;
+        Ok(Model::of_run(select_test(&runs, which)?))
+    }
+
+    /// True when `rpc` failed because the harness's final cleanup cut it
+    /// short (reason `cleanup`, or a failure once the cleanup began): no
+    /// error of the Raft's or of the test's network.
+    pub fn ended_by_cleanup(&self, rpc: &Rpc) -> bool {
+        rpc.reason() == Some("cleanup")
+            || (rpc.failed()
+                && self
+                    .cleanup_ms
+                    .is_some_and(|c| rpc.t_end.is_some_and(|t| t >= c)))
+    }
+
+    /// How many RPCs the final cleanup cut short.
+    pub fn cleanup_rpcs(&self) -> usize {
+        self.rpcs
+            .list
+            .iter()
+            .filter(|r| self.ended_by_cleanup(r))
+            .count()
+    }
+
+    /// The RPCs drawn as failures: failed, and not by the cleanup.
+    pub fn failed_rpcs(&self) -> usize {
+        self.rpcs
+            .list
+            .iter()
+            .filter(|r| r.failed() && !self.ended_by_cleanup(r))
+            .count()
+    }
+
+    /// Builds the model of one test.
+    pub fn of_run(run: TestRun) -> Model {
         let title = run.label();
         let events = run.events;
         let mut rpcs = Rpcs::build(&events);
@@ -275,7 +324,7 @@ impl Model {
                 None => format!("{name} failed"),
             }
         };
-        let failure = match (verdict, failed_checks.last()) {
+        let mut failure = match (verdict, failed_checks.last()) {
             (Some(v), check) => Some(Failure {
                 t: check.filter(|c| c.t <= v.t).map_or(v.t, |c| c.t),
                 message: v
@@ -283,15 +332,29 @@ impl Model {
                     .map(str::to_string)
                     .or_else(|| check.map(|c| check_message(c)))
                     .unwrap_or_else(|| "failed".into()),
+                step: v.str("step").map(str::to_string),
             }),
             (None, Some(c)) => Some(Failure {
                 t: c.t,
                 message: check_message(c),
+                step: None,
             }),
             (None, None) => None,
         };
+        if let Some(f) = failure.as_mut().filter(|f| f.step.is_none()) {
+            f.step = events
+                .iter()
+                .filter(|e| e.kind == "step" && e.t <= f.t)
+                .filter_map(|e| e.str("text"))
+                .rfind(|text| !is_cleanup_step(text))
+                .map(str::to_string);
+        }
+        let cleanup_ms = events
+            .iter()
+            .find(|e| e.kind == "step" && e.str("text").is_some_and(|t| t.starts_with("cleanup")))
+            .map(|e| e.t);
 
-        Ok(Model {
+        Model {
             title,
             passed: run.passed,
             peers,
@@ -301,9 +364,10 @@ impl Model {
             rpcs,
             unplaced_rpcs,
             checks: (checks.len(), failed_checks.len()),
+            cleanup_ms,
             failure,
             events,
-        })
+        }
     }
 
     /// The model as the JSON the page's script reads.
@@ -335,7 +399,8 @@ impl Model {
             })
             .collect();
         // RPCs: [id, tSend, tEnd|null, from, to, method#, outcome, reason#|null,
-        //        bytes|null, replyBytes|null, delayMs|null]
+        //        bytes|null, replyBytes|null, delayMs|null]; outcome 0 replied,
+        //        1 failed, 2 no reply in the log, 3 failed by the cleanup.
         let mut rpcs: Vec<&crate::rpc::Rpc> = self.rpcs.list.iter().collect();
         rpcs.sort_by(|a, b| a.t_send.total_cmp(&b.t_send));
         let max_rpc_ms = rpcs
@@ -347,7 +412,10 @@ impl Model {
             .map(|r| {
                 let (outcome, reason) = match &r.outcome {
                     RpcOutcome::Replied => (0, Value::Null),
-                    RpcOutcome::Failed(why) => (1, Value::from(interner.id(why))),
+                    RpcOutcome::Failed(why) => {
+                        let code = if self.ended_by_cleanup(r) { 3 } else { 1 };
+                        (code, Value::from(interner.id(why)))
+                    }
                     RpcOutcome::Pending => (2, Value::Null),
                 };
                 json!([
@@ -402,13 +470,17 @@ impl Model {
             self.passed.map_or(Value::Null, Value::from),
         );
         root.insert("peers".into(), Value::from(self.peers));
+        root.insert(
+            "cleanup".into(),
+            self.cleanup_ms.map_or(Value::Null, json_number),
+        );
         root.insert("end".into(), json_number(self.end_ms.max(1.0)));
         root.insert("view".into(), json!([json_number(from), json_number(to)]));
         root.insert(
             "failure".into(),
             self.failure.as_ref().map_or(
                 Value::Null,
-                |f| json!({"t": json_number(f.t), "message": f.message}),
+                |f| json!({"t": json_number(f.t), "message": f.message, "step": f.step}),
             ),
         );
         root.insert("strings".into(), Value::from(interner.strings));
@@ -429,6 +501,11 @@ impl Model {
         );
         Value::Object(root)
     }
+}
+
+/// True for the harness's steps after the test proper: its final cleanup.
+fn is_cleanup_step(text: &str) -> bool {
+    text.starts_with("cleanup") || text.starts_with("after cleanup")
 }
 
 #[derive(Default)]
@@ -472,19 +549,51 @@ fn html_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The embedded JSON of a page made by [`render_timeline`], if any.
-pub fn embedded_json(html: &str) -> Option<&str> {
-    let start_tag = "<script type=\"application/json\" id=\"data\">";
-    let start = html.find(start_tag)? + start_tag.len();
+/// The body of the `<script type="application/json" id="{id}">` of a page.
+fn script_body<'a>(html: &'a str, id: &str) -> Option<&'a str> {
+    let start_tag = format!("<script type=\"application/json\" id=\"{id}\">");
+    let start = html.find(&start_tag)? + start_tag.len();
     let len = html[start..].find("</script>")?;
     Some(&html[start..start + len])
 }
 
-/// Renders the selected test of `events` as one self-contained HTML page.
-/// A selection that matches no test gives a page saying so.
+/// The list of a page's tests: `{"selected": i, "tests": [{"label",
+/// "passed"}, ...]}`, if the page has one.
+pub fn embedded_tests(html: &str) -> Option<&str> {
+    script_body(html, "tests")
+}
+
+/// The embedded JSON of the test a page made by [`render_timeline`] shows
+/// first, if any.
+pub fn embedded_json(html: &str) -> Option<&str> {
+    let selected = embedded_tests(html)
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .and_then(|v| v["selected"].as_u64())
+        .unwrap_or(0);
+    script_body(html, &format!("data-{selected}"))
+}
+
+/// The page's header: title, test menu, zoom controls, failure banner,
+/// warnings, legend.
+const HEADER: &str = r#"<header id="top">
+<div class="title-row"><h1 id="title"></h1><span id="outcome"></span><label id="picker-label" hidden>test <select id="test-picker" title="the log holds several tests: pick one"></select></label>
+<div id="controls"><button id="zoom-in" title="zoom in (wheel up)">+</button><button id="zoom-out" title="zoom out (wheel down)">−</button><button id="zoom-reset" title="whole run">all</button><button id="zoom-failure" title="zoom to the failure">failure</button><span id="range"></span></div></div>
+<div id="failure-message" hidden><div id="failure-text"></div><div id="failure-step"></div></div>
+<div id="warnings" hidden></div>
+<div id="legend"><span class="key follower">follower</span><span class="key candidate">candidate</span><span class="key leader">leader</span><span class="key disconnected">disconnected</span><span class="key crashed">crashed</span><span class="key rpc-ok">RPC</span><span class="key rpc-vote">RequestVote</span><span class="key rpc-failed">failed RPC</span><span class="key rpc-pending" title="no reply or failure in the log: the run ended (or was killed) first">unanswered RPC</span><span class="key rpc-cleanup" title="failed because the harness's final cleanup shut the network down: not an error">ended by cleanup</span><span class="key check-ok">check</span><span class="key check-failed">failed check</span><span class="sym">┊ harness step (hover: full text)</span><span class="sym">▲ asks votes</span><span class="sym"><b class="vote">●</b> vote granted</span><span class="sym"><b class="vote">○</b> vote denied</span><span class="sym">◆ new term</span><span class="sym">┆ timer reset</span><span class="hint">wheel: zoom · drag: pan · hover: details</span></div>
+</header>
+<div id="chart"><svg id="timeline" xmlns="http://www.w3.org/2000/svg"></svg></div>
+<div id="tooltip" hidden></div>
+<div id="stats" hidden></div>
+"#;
+
+/// Renders a log as one self-contained HTML page: every test of it (a menu
+/// picks one when there are several), the selected test shown first. A
+/// selection that matches no test gives a page saying so.
 pub fn render_timeline(events: &[Event], opts: &TimelineOptions) -> String {
-    let model = match Model::build(events, &opts.test) {
-        Ok(model) => model,
+    let runs = split_tests(events);
+    let selected = match select_index(&runs, &opts.test) {
+        Ok(i) => i,
         Err(message) => {
             return format!(
                 "<!doctype html><meta charset=\"utf-8\"><title>timeline</title><p>{}</p>\n",
@@ -492,33 +601,42 @@ pub fn render_timeline(events: &[Event], opts: &TimelineOptions) -> String {
             );
         }
     };
-    let data = model.to_json(opts);
-    let title = opts.title.clone().unwrap_or_else(|| model.title.clone());
+    let tests: Vec<Value> = runs
+        .iter()
+        .map(|r| json!({"label": r.label(), "passed": r.passed}))
+        .collect();
+    let title = opts.title.clone().unwrap_or_else(|| runs[selected].label());
     let mut html = String::with_capacity(64 * 1024);
     html.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     html.push_str(&format!(
         "<title>{} — timeline</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n",
         html_escape(&title)
     ));
-    html.push_str(
-        r#"<header id="top">
-<div class="title-row"><h1 id="title"></h1><span id="outcome"></span>
-<div id="controls"><button id="zoom-in" title="zoom in (wheel up)">+</button><button id="zoom-out" title="zoom out (wheel down)">−</button><button id="zoom-reset" title="whole run">all</button><button id="zoom-failure" title="zoom to the failure">failure</button><span id="range"></span></div></div>
-<div id="failure-message" hidden></div>
-<div id="warnings" hidden></div>
-<div id="legend"><span class="key follower">follower</span><span class="key candidate">candidate</span><span class="key leader">leader</span><span class="key disconnected">disconnected</span><span class="key crashed">crashed</span><span class="key rpc-ok">RPC</span><span class="key rpc-vote">RequestVote</span><span class="key rpc-failed">failed RPC</span><span class="key check-ok">check</span><span class="key check-failed">failed check</span><span class="sym">▲ asks votes</span><span class="sym"><b class="vote">●</b> vote granted</span><span class="sym"><b class="vote">○</b> vote denied</span><span class="sym">◆ new term</span><span class="sym">┆ timer reset</span><span class="hint">wheel: zoom · drag: pan · hover: details</span></div>
-</header>
-<div id="chart"><svg id="timeline" xmlns="http://www.w3.org/2000/svg"></svg></div>
-<div id="tooltip" hidden></div>
-<div id="stats" hidden></div>
-"#,
-    );
-    html.push_str("<script type=\"application/json\" id=\"data\">");
-    html.push_str(&script_safe(&data.to_string()));
-    html.push_str("</script>\n<script>\n");
+    html.push_str(HEADER);
+    let list = json!({"selected": selected, "tests": tests});
+    push_json_script(&mut html, "tests", &list);
+    for (i, run) in runs.into_iter().enumerate() {
+        let model = Model::of_run(run);
+        let data = if i == selected {
+            model.to_json(opts)
+        } else {
+            model.to_json(&TimelineOptions {
+                warnings: opts.warnings.clone(),
+                ..TimelineOptions::default()
+            })
+        };
+        push_json_script(&mut html, &format!("data-{i}"), &data);
+    }
+    html.push_str("<script>\n");
     html.push_str(JS);
     html.push_str("</script>\n</body>\n</html>\n");
     html
+}
+
+fn push_json_script(html: &mut String, id: &str, data: &Value) {
+    html.push_str(&format!("<script type=\"application/json\" id=\"{id}\">"));
+    html.push_str(&script_safe(&data.to_string()));
+    html.push_str("</script>\n");
 }
 
 /// Reads the log at `input`, renders the selected test's timeline and

@@ -82,6 +82,67 @@ fn stat(dom: &str, name: &str) -> String {
     dom[from..from + dom[from..].find('"').unwrap()].to_string()
 }
 
+/// The text of the element with `id` (its first child text).
+fn text_of<'a>(dom: &'a str, id: &str) -> &'a str {
+    let at = dom.find(&format!("id=\"{id}\"")).expect(id);
+    let from = at + dom[at..].find('>').unwrap() + 1;
+    &dom[from..from + dom[from..].find('<').unwrap()]
+}
+
+/// A real `LAB_LOG=... make test-2a` of the reference Raft: three tests in
+/// one file, all passed.
+fn check_several_tests_and_cleanup() {
+    let real =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference.raft_2a.events.jsonl");
+    let events = labview::read_log(&real).unwrap().events;
+    let runs = labview::split_tests(&events);
+    let page = scratch("reference.html");
+    std::fs::write(&page, render_timeline(&events, &TimelineOptions::default())).unwrap();
+    let dom = chromium(&["--dump-dom"], &format!("file://{}", page.display()));
+    // The menu: shown, one entry per test, the last (all passed) drawn.
+    assert!(
+        dom.contains("<label id=\"picker-label\">"),
+        "the test menu is hidden"
+    );
+    assert_eq!(dom.matches("<option ").count(), 3);
+    assert!(dom.contains("3. many_elections_2a"));
+    assert_eq!(stat(&dom, "tests"), "3");
+    assert_eq!(stat(&dom, "test"), "2");
+    // Cut short by the cleanup: drawn as such, not as failures.
+    let model = Model::of_run(runs[2].clone());
+    let cut = model.cleanup_rpcs();
+    assert!(cut > 0);
+    assert_eq!(stat(&dom, "cleanup-rpcs"), cut.to_string());
+    assert_eq!(count_class(&dom, "rpc", &["cleanup"]), cut);
+    assert_eq!(count_class(&dom, "rpc", &["failed"]), model.failed_rpcs());
+    assert_eq!(stat(&dom, "failed-rpcs"), model.failed_rpcs().to_string());
+    assert!(dom.contains("class=\"key rpc-pending\""));
+    assert!(dom.contains("class=\"key rpc-cleanup\""));
+    // Every step carries its full text for hover; labels are not cut.
+    let steps = stat(&dom, "steps").parse::<usize>().unwrap();
+    assert!(steps > 10);
+    assert_eq!(count_class(&dom, "step", &[]), steps);
+    let long = "check_one_leader: round 1 of 10: asking server 0 for get_state";
+    assert!(long.len() > 60, "longer than the old cut");
+    assert!(dom.contains(&format!("<title>{long}</title>")));
+    assert!(
+        dom.contains(&format!("\">{long}</text>")),
+        "a long step label was cut"
+    );
+    assert!(stat(&dom, "step-labels").parse::<usize>().unwrap() > 0);
+    // #test=0 opens the first test.
+    let dom = chromium(
+        &["--dump-dom"],
+        &format!("file://{}#test=0", page.display()),
+    );
+    assert_eq!(stat(&dom, "test"), "0");
+    assert!(text_of(&dom, "title").starts_with("initial_election_2a"));
+    println!(
+        "reference 2A log: 3 tests in one page; many_elections_2a: {cut} RPCs ended by cleanup, {} failed, {steps} steps",
+        model.failed_rpcs()
+    );
+}
+
 #[test]
 fn timeline_renders_in_chromium() {
     if !enabled() {
@@ -192,6 +253,15 @@ fn timeline_renders_in_chromium() {
         model.rpcs.list.len(),
         model.periods.len()
     );
+    // The failure banner names the step the test was in.
+    let step = model.failure.as_ref().and_then(|f| f.step.clone()).unwrap();
+    assert!(
+        dom.contains(&format!("<div id=\"failure-step\">while: {step}</div>")),
+        "no failure step {step:?} in the banner"
+    );
+    println!("real failure: while: {step}");
+
+    check_several_tests_and_cleanup();
 
     // The screenshot for the docs: that real failing run.
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");

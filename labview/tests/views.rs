@@ -4,10 +4,10 @@
 
 use labview::event::parse_line;
 use labview::sample::{SampleConfig, sample_log};
-use labview::timeline::{Model, embedded_json};
+use labview::timeline::{Model, embedded_json, embedded_tests};
 use labview::{
-    Filter, LogOptions, TestSelection, TimelineOptions, parse_log, render_log, render_timeline,
-    select_test, split_tests,
+    Filter, LogOptions, TestSelection, TimelineOptions, check_peers, drawn_note, explain_no_match,
+    parse_log, render_log, render_timeline, select_test, split_tests,
 };
 use serde_json::Value;
 
@@ -363,7 +363,8 @@ fn timeline_escapes_event_text() {
         "{\"t\":1,\"peer\":0,\"kind\":\"note\",\"text\":\"</script><script>alert(1)</script>\"}\n",
     );
     let html = render_timeline(&parse_log(text).events, &TimelineOptions::default());
-    assert_eq!(html.matches("</script>").count(), 2, "only the page's own");
+    // Only the page's own: the test list, test 0's model, the script.
+    assert_eq!(html.matches("</script>").count(), 3);
     assert!(html.contains("<title>T&lt;b&gt; (seed 1) — timeline</title>"));
     let data = embedded(&html);
     assert_eq!(
@@ -401,4 +402,254 @@ fn big_seven_peer_run_renders() {
     let data = embedded(&html);
     assert_eq!(data["peers"], 7);
     assert!(data["end"].as_f64().unwrap() >= 119_000.0);
+}
+
+/// A small run: two RPCs from peer 0 to 1, one failing before the cleanup
+/// step and one after it; then a verdict.
+fn cleanup_log(with_cleanup_step: bool, passed: bool) -> String {
+    let mut s = String::from(concat!(
+        "{\"t\":0,\"peer\":null,\"kind\":\"test_begin\",\"test\":\"T\",\"seed\":1}\n",
+        "{\"t\":0.1,\"peer\":0,\"kind\":\"end_created\",\"end\":\"a\",\"from\":0,\"to\":1}\n",
+        "{\"t\":1,\"peer\":null,\"kind\":\"rpc_send\",\"id\":1,\"end\":\"a\",\"method\":\"Raft.AppendEntries\"}\n",
+        "{\"t\":2,\"peer\":null,\"kind\":\"rpc_send\",\"id\":2,\"end\":\"a\",\"method\":\"Raft.AppendEntries\"}\n",
+        "{\"t\":3,\"peer\":null,\"kind\":\"rpc_send\",\"id\":3,\"end\":\"a\",\"method\":\"Raft.RequestVote\"}\n",
+        "{\"t\":5,\"peer\":null,\"kind\":\"rpc_fail\",\"id\":1,\"reason\":\"request lost\"}\n",
+        "{\"t\":6,\"peer\":null,\"kind\":\"step\",\"text\":\"check_one_leader: round 10 of 10: asking server 1 for get_state\"}\n",
+    ));
+    if !passed {
+        s.push_str("{\"t\":7,\"peer\":null,\"kind\":\"check\",\"name\":\"check_one_leader\",\"ok\":false}\n");
+    }
+    if with_cleanup_step {
+        s.push_str("{\"t\":8,\"peer\":null,\"kind\":\"step\",\"text\":\"cleanup: killing the peers, shutting the network down\"}\n");
+    }
+    s.push_str(
+        "{\"t\":9,\"peer\":null,\"kind\":\"rpc_fail\",\"id\":2,\"reason\":\"unreachable\"}\n",
+    );
+    s.push_str("{\"t\":10,\"peer\":null,\"kind\":\"step\",\"text\":\"after cleanup: waiting for the test's threads to end\"}\n");
+    let failure = if passed {
+        "null"
+    } else {
+        "\"expected one leader, got none\""
+    };
+    s.push_str(&format!(
+        "{{\"t\":11,\"peer\":null,\"kind\":\"verdict\",\"test\":\"T\",\"passed\":{passed},\"failure\":{failure}}}\n"
+    ));
+    s
+}
+
+fn outcomes(data: &Value) -> Vec<u64> {
+    data["rpcs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[6].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn rpcs_cut_short_by_the_final_cleanup_are_not_failures() {
+    let events = parse_log(&cleanup_log(true, true)).events;
+    let model = Model::build(&events, &TestSelection::default()).unwrap();
+    assert_eq!(model.cleanup_ms, Some(8.0));
+    assert_eq!(model.failed_rpcs(), 1, "only the RPC lost before cleanup");
+    let html = render_timeline(&events, &TimelineOptions::default());
+    // Failed, ended by cleanup, and unanswered (no outcome in the log).
+    assert_eq!(outcomes(&embedded(&html)), vec![1, 3, 2]);
+    // The check can fail: without the cleanup step, both are failures.
+    let events = parse_log(&cleanup_log(false, true)).events;
+    let model = Model::build(&events, &TestSelection::default()).unwrap();
+    assert_eq!(model.failed_rpcs(), 2);
+    let html = render_timeline(&events, &TimelineOptions::default());
+    assert_eq!(outcomes(&embedded(&html)), vec![1, 1, 2]);
+}
+
+#[test]
+fn the_legend_names_unanswered_and_cleanup_rpcs() {
+    let html = render_timeline(
+        &parse_log(&cleanup_log(true, true)).events,
+        &TimelineOptions::default(),
+    );
+    assert!(
+        html.contains("class=\"key rpc-pending\""),
+        "no unanswered key"
+    );
+    assert!(html.contains(">unanswered RPC<"));
+    assert!(html.contains("class=\"key rpc-cleanup\""));
+}
+
+#[test]
+fn the_failure_names_the_step_the_test_was_in() {
+    // No step in the verdict: the last step before the failed check, not
+    // the cleanup steps after it.
+    let events = parse_log(&cleanup_log(true, false)).events;
+    let model = Model::build(&events, &TestSelection::default()).unwrap();
+    let failure = model.failure.clone().unwrap();
+    assert_eq!(failure.t, 7.0);
+    assert_eq!(
+        failure.step.as_deref(),
+        Some("check_one_leader: round 10 of 10: asking server 1 for get_state")
+    );
+    let html = render_timeline(&events, &TimelineOptions::default());
+    assert_eq!(
+        embedded(&html)["failure"]["step"],
+        "check_one_leader: round 10 of 10: asking server 1 for get_state"
+    );
+    assert!(html.contains("id=\"failure-step\""));
+    // The verdict's own step (the runner's) wins: a test stuck in a step.
+    let stuck = cleanup_log(true, false).replace(
+        "\"failure\":\"expected one leader, got none\"}",
+        "\"failure\":\"stuck for 120 s\",\"step\":\"check_one_leader: round 3 of 10: asking server 2 for get_state\"}",
+    );
+    let model = Model::build(&parse_log(&stuck).events, &TestSelection::default()).unwrap();
+    assert_eq!(
+        model.failure.unwrap().step.as_deref(),
+        Some("check_one_leader: round 3 of 10: asking server 2 for get_state")
+    );
+    // A passed run has no failure banner at all.
+    let passed = Model::build(
+        &parse_log(&cleanup_log(true, true)).events,
+        &TestSelection::default(),
+    )
+    .unwrap();
+    assert!(passed.failure.is_none());
+}
+
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn a_log_of_several_tests_gives_one_page_with_a_menu() {
+    // A real `LAB_LOG=... make test-2a` of the reference Raft: three tests.
+    let text = fixture("reference.raft_2a.events.jsonl");
+    let events = parse_log(&text).events;
+    let html = render_timeline(&events, &TimelineOptions::default());
+    let tests: Value = serde_json::from_str(embedded_tests(&html).unwrap()).unwrap();
+    let labels: Vec<&str> = tests["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 3);
+    assert!(labels[0].starts_with("initial_election_2a"), "{labels:?}");
+    assert!(labels[2].starts_with("many_elections_2a"), "{labels:?}");
+    assert_eq!(tests["selected"], 2, "all passed: the last");
+    for i in 0..3 {
+        let id = format!("<script type=\"application/json\" id=\"data-{i}\">");
+        assert!(html.contains(&id), "no model of test {i}");
+    }
+    assert!(html.contains("id=\"test-picker\""));
+    // --test picks the first shown; the others stay in the menu.
+    let first = render_timeline(
+        &events,
+        &TimelineOptions {
+            test: TestSelection::Named("initial".into()),
+            ..TimelineOptions::default()
+        },
+    );
+    let tests: Value = serde_json::from_str(embedded_tests(&first).unwrap()).unwrap();
+    assert_eq!(tests["selected"], 0);
+    assert_eq!(tests["tests"].as_array().unwrap().len(), 3);
+    // The CLI's note names the test drawn and the others.
+    let runs = split_tests(&events);
+    let note = drawn_note(&runs, 2);
+    assert!(note.starts_with("test 3 of 3: many_elections_2a"), "{note}");
+    assert!(
+        note.contains("initial_election_2a, re_election_2a: pick one with --test NAME"),
+        "{note}"
+    );
+    assert!(!drawn_note(&runs[..1], 0).contains("--test"));
+    // The real run's cleanup: RPCs it cut short are not failures.
+    let model = Model::of_run(runs[2].clone());
+    let cut = model.cleanup_rpcs();
+    assert!(cut > 0, "the reference run has RPCs cut by cleanup");
+    let failed = model.rpcs.list.iter().filter(|r| r.failed()).count();
+    assert_eq!(model.failed_rpcs(), failed - cut);
+}
+
+#[test]
+fn an_unfinished_last_line_is_expected_but_a_bad_line_is_damage() {
+    let good = "{\"t\":0,\"peer\":null,\"kind\":\"test_begin\",\"test\":\"T\",\"seed\":1}\n";
+    let cut = parse_log(&format!("{good}{{\"t\":1,\"pe"));
+    assert_eq!(cut.warnings.len(), 1);
+    assert!(cut.warnings[0].unfinished);
+    assert!(cut.first_damaged_line().is_none());
+    let bad = parse_log(&format!("{good}not json\n{good}"));
+    let damage = bad.first_damaged_line().expect("a damaged line");
+    assert_eq!(damage.line, 2);
+    assert!(!damage.unfinished);
+    // A complete last line that is not JSON is damage too.
+    let last = parse_log(&format!("{good}{{\"t\":1,\"pe\n"));
+    assert_eq!(last.first_damaged_line().map(|w| w.line), Some(2));
+}
+
+#[test]
+fn filters_that_match_nothing_say_which_and_what_the_test_holds() {
+    let events = parse_log(&three()).events;
+    let run = select_test(&split_tests(&events), &TestSelection::default()).unwrap();
+    let term = explain_no_match(
+        &Filter {
+            term: Some(99),
+            kinds: vec!["role".into()],
+            ..Filter::default()
+        },
+        &run.events,
+    );
+    assert!(term.starts_with("no event matches --term 99;"), "{term}");
+    assert!(term.contains("peers 0-2"), "{term}");
+    assert!(term.contains("kinds ") && term.contains("role"), "{term}");
+    assert!(term.contains("terms 0-"), "{term}");
+    assert!(term.contains("time 0.0-"), "{term}");
+    let both = explain_no_match(
+        &Filter {
+            kinds: vec!["vote_granted".into()],
+            from_ms: Some(0.0),
+            to_ms: Some(0.001),
+            ..Filter::default()
+        },
+        &run.events,
+    );
+    assert!(
+        both.starts_with("no event matches --from 0 --to 0.001") || both.starts_with("each filter"),
+        "{both}"
+    );
+    let combined = explain_no_match(
+        &Filter {
+            kinds: vec!["test_begin".into()],
+            from_ms: Some(1.0),
+            ..Filter::default()
+        },
+        &run.events,
+    );
+    assert!(
+        combined.starts_with(
+            "each filter matches some events, but none matches all of --kind test_begin --from 1"
+        ),
+        "{combined}"
+    );
+    // A peer the test does not have is named (harness events would
+    // otherwise still match).
+    let peers = check_peers(
+        &Filter {
+            peers: vec![1, 7],
+            ..Filter::default()
+        },
+        &run.events,
+    )
+    .unwrap_err();
+    assert!(peers.contains("no peer 7"), "{peers}");
+    assert!(
+        check_peers(
+            &Filter {
+                peers: vec![2],
+                ..Filter::default()
+            },
+            &run.events
+        )
+        .is_ok()
+    );
 }

@@ -350,7 +350,8 @@ fn print_and_record(binary: &str, verdict: &Verdict, seed: u64) {
         "verdict",
         test = verdict.name,
         passed = verdict.failure.is_none(),
-        failure = verdict.failure.as_deref()
+        failure = verdict.failure.as_deref(),
+        step = verdict.failure.as_ref().map(|_| verdict.step.as_str())
     );
     report::write_record(&verdict.record(seed));
     let _ = std::io::stdout().flush();
