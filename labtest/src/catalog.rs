@@ -11,7 +11,7 @@
 //! The pristine `raft/` is never modified: patches apply to copies.
 
 use crate::grade::{self, Grade, Settings};
-use crate::schedule::run_seed;
+use crate::schedule::{Signal, run_seed};
 use crate::workspace::copy_tree;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -182,7 +182,7 @@ pub struct Session {
     /// What does not hold: the reference short of full marks, a bug at
     /// full marks, a patch that no longer applies.
     pub problems: Vec<String>,
-    pub interrupted_by: Option<i32>,
+    pub interrupted_by: Option<Signal>,
 }
 
 /// Grades the selected entries (each with its own seed drawn from the

@@ -15,8 +15,8 @@ use crate::progress::Progress;
 use crate::report::{self, replay_command};
 use crate::retry::{self, Policy, Runs};
 use crate::run::{RunResult, Verdict};
-use crate::schedule::{self, Parallel, Plan};
-use crate::{signals, step, workspace};
+use crate::schedule::{self, Parallel, Plan, Signal};
+use crate::{step, workspace};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -94,7 +94,7 @@ pub struct Grade {
     pub workspace: Option<PathBuf>,
     /// The signal that interrupted the grade.
     #[serde(skip)]
-    pub interrupted_by: Option<i32>,
+    pub interrupted_by: Option<Signal>,
     /// The scored runs.
     #[serde(skip)]
     pub results: Vec<RunResult>,
@@ -144,7 +144,7 @@ impl Grade {
 
     /// Marks the grade interrupted by `signal`: nothing scores, and every
     /// test says how far it got.
-    fn interrupt(&mut self, signal: i32) {
+    fn interrupt(&mut self, signal: Signal) {
         self.incomplete = true;
         self.interrupted_by = Some(signal);
         self.score = 0.0;
@@ -154,7 +154,7 @@ impl Grade {
             t.score = 0.0;
             t.output = format!(
                 "interrupted ({}): {} of its runs finished, {} passed; not scored",
-                signals::name(signal),
+                signal.name(),
                 t.runs,
                 t.passed
             );
@@ -186,7 +186,7 @@ pub fn grade_sources(
     let prepared = prepare(raft_src, scratch, s);
     // Ctrl-C reaches the build too: a build it stopped is not a build
     // error.
-    if let Some(signal) = signals::received() {
+    if let Some(signal) = schedule::caught() {
         let mut grade = Grade::zero(name, notes, String::new(), s);
         grade.interrupt(signal);
         grade.seconds = t0.elapsed().as_secs_f64();
@@ -216,7 +216,7 @@ pub fn grade_sources(
     grade.tests = score_tests(&runs, s);
     grade.total(s);
     if runs.interrupted {
-        grade.interrupt(signals::received().unwrap_or(libc::SIGINT));
+        grade.interrupt(schedule::caught().unwrap_or(Signal::Interrupt));
     }
     grade.results = runs.scored;
     grade.set_aside = runs.set_aside;
@@ -385,7 +385,7 @@ pub fn table(grade: &Grade) -> String {
     if let Some(signal) = grade.interrupted_by {
         out += &format!(
             "INTERRUPTED by {}: this grade is incomplete and scores nothing; the runs that finished are below\n",
-            signals::name(signal)
+            signal.name()
         );
     }
     out += &format!(
@@ -522,7 +522,7 @@ pub fn gradescope(grade: &Grade) -> serde_json::Value {
     if let Some(signal) = grade.interrupted_by {
         output.push(format!(
             "INCOMPLETE: the grade was interrupted by {}; this is not a grade.",
-            signals::name(signal)
+            signal.name()
         ));
     }
     output.push(format!(

@@ -11,9 +11,9 @@
 use crate::batch::{self, Graded};
 use crate::grade::{self, Grade, Settings};
 use crate::retry::Policy;
-use crate::schedule::run_seed;
+use crate::schedule::{self, run_seed};
 use crate::workspace::repo_root;
-use crate::{catalog, handout, report, report_dir, signals};
+use crate::{catalog, handout, report, report_dir};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -176,7 +176,7 @@ fn claim_results(path: &Path, master_seed: u64) -> Result<(), String> {
 /// The exit status of a finished or interrupted grade.
 fn exit_status(grade: &Grade) -> ExitCode {
     match grade.interrupted_by {
-        Some(signal) => ExitCode::from(signals::exit_status(signal)),
+        Some(signal) => ExitCode::from(signal.exit_status()),
         None => ExitCode::SUCCESS,
     }
 }
@@ -224,7 +224,7 @@ pub fn grade(args: GradeArgs) -> ExitCode {
         args.submission.display(),
         dir.display()
     );
-    signals::catch();
+    schedule::catch_ctrl_c();
     let settings = args.run.settings(&root, false, seed);
     let label = report_dir::label(&dir);
     let g = batch::grade_path(&args.submission, &label, &dir.join("scratch"), &settings);
@@ -294,7 +294,7 @@ pub fn grade_batch(args: BatchArgs) -> ExitCode {
             Err(err) => return usage_error(err),
         }
     }
-    signals::catch();
+    schedule::catch_ctrl_c();
     let mut graded: Vec<Graded> = Vec::new();
     for (i, (path, dir)) in paths.iter().zip(&dirs).enumerate() {
         let label = report_dir::label(dir);
@@ -328,20 +328,20 @@ pub fn grade_batch(args: BatchArgs) -> ExitCode {
             path: path.clone(),
             grade: g,
         });
-        if signals::received().is_some() {
+        if schedule::caught().is_some() {
             break;
         }
     }
     graded.retain(|g| !g.grade.incomplete);
-    if let Some(signal) = signals::received() {
+    if let Some(signal) = schedule::caught() {
         print!("\n{}", batch::summary(&graded));
         println!(
             "INTERRUPTED by {}: {} of {} submissions graded (their results.json are final); scores.csv not written",
-            signals::name(signal),
+            signal.name(),
             graded.len(),
             paths.len()
         );
-        return ExitCode::from(signals::exit_status(signal));
+        return ExitCode::from(signal.exit_status());
     }
     let settings = args.run.settings(&root, false, seed);
     warn(write_file(&csv, &batch::csv(&graded, &settings)));
@@ -360,7 +360,7 @@ pub fn grade_catalog(args: CatalogArgs) -> ExitCode {
     }
     let seed = args.run.master_seed();
     println!("grade-catalog: master seed {seed} (--seed {seed} repeats it)");
-    signals::catch();
+    schedule::catch_ctrl_c();
     let settings = args.run.settings(&root, true, seed);
     let result = match catalog::run(&root, &args.only, &settings) {
         Ok(result) => result,
@@ -370,9 +370,9 @@ pub fn grade_catalog(args: CatalogArgs) -> ExitCode {
     if let Some(signal) = result.interrupted_by {
         println!(
             "INTERRUPTED by {}: the rows above finished; nothing is claimed",
-            signals::name(signal)
+            signal.name()
         );
-        return ExitCode::from(signals::exit_status(signal));
+        return ExitCode::from(signal.exit_status());
     }
     println!("{}", result.claims);
     if result.problems.is_empty() {

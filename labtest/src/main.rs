@@ -23,7 +23,6 @@ mod report_dir;
 mod retry;
 mod run;
 mod schedule;
-mod signals;
 mod stats;
 mod step;
 mod views;

@@ -134,6 +134,7 @@ mod tests {
             verdict,
             failure: None,
             worst_oversleep_ms: Some(oversleep_ms),
+            step: None,
             exit_code: None,
             log: None,
             events: None,

@@ -67,6 +67,9 @@ pub struct Record {
     pub failure: Option<String>,
     #[serde(default)]
     pub worst_oversleep_ms: Option<f64>,
+    /// The harness step a failed test was in.
+    #[serde(default)]
+    pub step: Option<String>,
 }
 
 /// Why a run's result file does not hold exactly one record of the test
@@ -151,6 +154,8 @@ pub struct RunResult {
     pub verdict: Verdict,
     pub failure: Option<String>,
     pub worst_oversleep_ms: Option<f64>,
+    /// The step the harness's record gives for a failed test.
+    pub step: Option<String>,
     pub exit_code: Option<i32>,
     /// The kept output of a failed run.
     pub log: Option<PathBuf>,
@@ -387,7 +392,8 @@ impl Running {
             seconds,
             verdict,
             failure,
-            worst_oversleep_ms: record.ok().and_then(|r| r.worst_oversleep_ms),
+            worst_oversleep_ms: record.as_ref().ok().and_then(|r| r.worst_oversleep_ms),
+            step: record.ok().and_then(|r| r.step),
             exit_code: match ending {
                 Ending::Exited(code) => code,
                 Ending::TimedOut | Ending::Interrupted => None,
@@ -520,6 +526,7 @@ mod tests {
             passed,
             failure: None,
             worst_oversleep_ms: None,
+            step: None,
         })
     }
 

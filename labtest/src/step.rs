@@ -1,7 +1,8 @@
 //! Where a failed run was: the harness's step, for a grade's report.
 //!
-//! A run that failed with a verdict printed the step it failed in (the
-//! runner's `while:` line, kept in the run's log); a run killed at the
+//! A run that failed with a verdict has the step in its result record (and
+//! printed it as the runner's `while:` line, read only when the record has
+//! none); a run killed at the
 //! grader's timeout printed nothing, and its last step is the last `step`
 //! event of its event log. This module only reads a failed run's kept
 //! files; it never decides a verdict.
@@ -26,6 +27,9 @@ pub fn where_failed(result: &RunResult) -> Option<String> {
             ))
         }
         _ if result.verdict.is_failure() => {
+            if let Some(step) = &result.step {
+                return Some(format!("while: {step}"));
+            }
             let log = fs::read_to_string(result.log.as_deref()?).ok()?;
             step_in_log(&log).map(|step| format!("while: {step}"))
         }
@@ -71,6 +75,7 @@ mod tests {
             verdict,
             failure: None,
             worst_oversleep_ms: None,
+            step: None,
             exit_code: None,
             log: Some(dir.join("run.log")),
             events: Some(dir.join("run.events.jsonl")),

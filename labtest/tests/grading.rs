@@ -604,20 +604,28 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
 /// Starts `cmd`, waits until a run has started in `runs` (a schedule's
 /// scratch folder), checks that `results` already says the grade is
 /// incomplete, sends `signal`, and returns the output.
-fn interrupt_once_running(mut cmd: Command, runs: &Path, results: &Path, signal: &str) -> Output {
+fn interrupt_once_running(mut cmd: Command, results: &Path, signal: &str) -> Output {
     let child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let t0 = Instant::now();
+    // The runner keeps its runs' files in `$TMPDIR/labtest-runs-<pid>-<n>/`
+    // while they run: a `.out` file there means a run has started.
+    let prefix = format!("labtest-runs-{}-", child.id());
+    let has_output = |dir: &Path| {
+        fs::read_dir(dir).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "out"))
+        })
+    };
     let started = || {
-        fs::read_dir(runs)
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.path().extension().is_some_and(|x| x == "out"))
+        fs::read_dir(std::env::temp_dir()).is_ok_and(|d| {
+            d.flatten().any(|e| {
+                e.file_name().to_string_lossy().starts_with(&prefix) && has_output(&e.path())
             })
-            .unwrap_or(false)
+        })
     };
     while !started() && t0.elapsed() < Duration::from_secs(600) {
         std::thread::sleep(Duration::from_millis(50));
@@ -662,8 +670,7 @@ fn ctrl_c_during_a_grade_kills_the_runs_and_leaves_no_current_results() {
         &out_dir,
         &["--results", results.to_str().unwrap()],
     ));
-    let runs = dir.join("out/raft/scratch/failed-runs/.runs");
-    let out = interrupt_once_running(cmd, &runs, &results, "-INT");
+    let out = interrupt_once_running(cmd, &results, "-INT");
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert_contains(&out, "INTERRUPTED by SIGINT");
     let json = read_json(&results);
@@ -692,8 +699,7 @@ fn sigterm_during_a_batch_kills_the_runs_and_writes_no_scores() {
     fs::write(out_dir.join("scores.csv"), "submission,score\nold,15\n").unwrap();
     let cmd = labtest_command(&grading_args("grade-batch", &subs, &out_dir, &[]));
     let results = out_dir.join("hang/results.json");
-    let runs = out_dir.join("hang/scratch/failed-runs/.runs");
-    let out = interrupt_once_running(cmd, &runs, &results, "-TERM");
+    let out = interrupt_once_running(cmd, &results, "-TERM");
     assert_eq!(out.status.code(), Some(143), "{}", text(&out));
     assert_contains(&out, "INTERRUPTED by SIGTERM");
     assert_contains(&out, "scores.csv not written");
