@@ -54,6 +54,9 @@ pub struct ResultRecord<'a> {
     pub failure: Option<&'a str>,
     /// Where the test was when it failed.
     pub step: Option<String>,
+    /// What the monitors counted (tests that run them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::monitor::Figures>,
 }
 
 /// Appends `record` to `LAB_RESULT_FILE`, if set.

@@ -1,0 +1,590 @@
+//! Monitors: a thread that samples every live peer's `get_state` every
+//! [`PERIOD`] for the whole test, and fails it on what Go's 2A checks,
+//! which sample only at their own moments, cannot see:
+//!
+//! - two leaders in one term (election safety, §5.2);
+//! - a leader that stops leading within its own term while connected to a
+//!   majority, with no failure injected (a Raft leader steps down only on
+//!   a higher term, §5.1; a check-quorum leader cut off from the majority
+//!   may step down, and that stays legal);
+//! - an election started while a connected leader is in place, with no
+//!   failure injected (§5.2: heartbeats keep followers from starting one).
+//!
+//! It also counts elections (terms in which a leader was seen), reported
+//! with the failures the test injected.
+//!
+//! It only looks: it calls nothing on a Raft but `get_state`, and never
+//! holds the config's lock while doing so. It must never fail a correct
+//! Raft: the two timing rules hold only on a reliable network, only once
+//! the connections have not changed for [`SETTLE`], and never within
+//! [`STALL_EXCUSE`] of a stall (a thread of the process woke
+//! [`STALL`] or more late: the monitor's own sleep, or any sleep the time
+//! layer measured), because a stalled process can make a correct Raft
+//! miss heartbeats. Election safety depends on no timing at all.
+
+use crate::config::Shared;
+use crate::peer::Peer;
+use labrpc::sync::atomic::{AtomicBool, Ordering};
+use labrpc::sync::{Arc, Mutex};
+use labrpc::thread::{self, JoinHandle, Owner};
+use labrpc::time::{self, Duration, Instant};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// How often every live peer is sampled.
+pub const PERIOD: Duration = Duration::from_millis(5);
+
+/// After a connect, disconnect, crash or restart, the timing rules wait
+/// this long: a reconnected peer may start an election before the leader
+/// reaches it, and a check-quorum leader may step down a little after its
+/// majority came back.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// A thread that wakes this late means the process stalled.
+pub const STALL: Duration = Duration::from_millis(50);
+
+/// How long after a stall the timing rules excuse what they see: a stall
+/// can cost a heartbeat, and a follower times out up to an election
+/// timeout later.
+pub const STALL_EXCUSE: Duration = Duration::from_secs(2);
+
+/// A leader seen as a follower of its own term is judged only if it is
+/// still in that term this much later, so that a Raft whose `get_state`
+/// reads role and term apart is not failed for a step to a higher term
+/// sampled half done.
+pub const CONFIRM: Duration = Duration::from_millis(50);
+
+/// What the monitor saw during one test.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// Rounds of sampling.
+    pub samples: u64,
+    /// Terms in which a leader was seen: elections won.
+    pub leaders_elected: usize,
+    /// The highest term any peer was seen in.
+    pub highest_term: u64,
+    /// Disconnects and crashes the test injected.
+    pub failures_injected: usize,
+    /// Elections or step-downs the timing rules excused for a stall.
+    pub excused_by_stall: usize,
+    /// CPU the monitor's thread used, in ms (None where unmeasurable).
+    pub cpu_ms: Option<f64>,
+}
+
+impl Figures {
+    /// The line a passing test prints under its Passed line.
+    pub fn line(&self) -> String {
+        let per_failure = if self.failures_injected == 0 {
+            String::new()
+        } else {
+            format!(
+                " ({:.1} per failure)",
+                self.leaders_elected as f64 / self.failures_injected as f64
+            )
+        };
+        let cpu = self
+            .cpu_ms
+            .map(|ms| format!(", {ms:.0} ms CPU"))
+            .unwrap_or_default();
+        format!(
+            "  ... monitors: {} elections won{per_failure}, highest term {}, {} failures injected, {} excused by a stall; {} samples every {} ms{cpu}",
+            self.leaders_elected,
+            self.highest_term,
+            self.failures_injected,
+            self.excused_by_stall,
+            self.samples,
+            PERIOD.as_millis()
+        )
+    }
+}
+
+/// The figures of the last monitor that stopped, for the result record.
+static LAST_FIGURES: Mutex<Option<Figures>> = Mutex::new(None);
+
+/// Takes the figures the last monitor left.
+pub fn take_figures() -> Option<Figures> {
+    LAST_FIGURES.lock().take()
+}
+
+/// One round of samples, with the harness's view of the connections
+/// (read after the samples, so that a change during them counts).
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    /// `(term, is_leader)` of each peer, None if crashed.
+    pub states: Vec<Option<(u64, bool)>>,
+    /// Which start of each peer answered (a restart is a new peer).
+    pub instances: Vec<u64>,
+    pub connected: Vec<bool>,
+    /// Since the monitor started: the last connect, disconnect, crash or
+    /// restart (None: none since the peers started).
+    pub last_change: Option<Duration>,
+    pub reliable: bool,
+    pub failures: usize,
+}
+
+impl View {
+    fn majority_connected(&self) -> bool {
+        let n = self.connected.len();
+        self.connected.iter().filter(|&&c| c).count() > n / 2
+    }
+}
+
+/// A leader seen as a follower of its own term, waiting for [`CONFIRM`].
+#[derive(Clone, Debug)]
+struct StepDown {
+    term: u64,
+    at: Duration,
+    /// Why it is legal, if it is.
+    excuse: Option<&'static str>,
+}
+
+/// The rules, fed one [`View`] at a time; no threads, no clock.
+#[derive(Default)]
+pub struct Watch {
+    /// The leader seen in each term, and when first.
+    leaders: BTreeMap<u64, (usize, Duration)>,
+    previous: Option<View>,
+    step_downs: Vec<Option<StepDown>>,
+    last_stall: Option<Duration>,
+    figures: Figures,
+}
+
+impl Watch {
+    /// A stall happened at `at` (see the module doc).
+    pub fn note_stall(&mut self, at: Duration) {
+        self.last_stall = Some(at);
+    }
+
+    /// What was seen so far.
+    pub fn figures(&self) -> Figures {
+        self.figures.clone()
+    }
+
+    /// Checks one round of samples taken at `at`; Err names the rule
+    /// broken, the peers, the terms and the time.
+    pub fn observe(&mut self, at: Duration, view: View) -> Result<(), String> {
+        self.figures.samples += 1;
+        self.figures.failures_injected = view.failures;
+        self.step_downs.resize(view.states.len(), None);
+        self.check_election_safety(at, &view)?;
+        if let Some(previous) = self.previous.take() {
+            let result = self.check_transitions(at, &previous, &view);
+            self.previous = Some(view);
+            result
+        } else {
+            self.previous = Some(view);
+            Ok(())
+        }
+    }
+
+    /// §5.2: at most one leader per term, whatever the connections.
+    fn check_election_safety(&mut self, at: Duration, view: &View) -> Result<(), String> {
+        for (i, state) in view.states.iter().enumerate() {
+            let Some((term, leader)) = *state else {
+                continue;
+            };
+            self.figures.highest_term = self.figures.highest_term.max(term);
+            if !leader {
+                continue;
+            }
+            let (first, since) = *self.leaders.entry(term).or_insert((i, at));
+            if first != i {
+                return Err(format!(
+                    "election safety (§5.2): servers {first} and {i} both led term {term} (server {first} seen leading at {}, server {i} at {})",
+                    ms(since),
+                    ms(at)
+                ));
+            }
+        }
+        self.figures.leaders_elected = self.leaders.len();
+        Ok(())
+    }
+
+    /// The two timing rules, from the previous round to this one.
+    fn check_transitions(&mut self, at: Duration, before: &View, now: &View) -> Result<(), String> {
+        let excuse = self.excuse(at, before, now);
+        for i in 0..now.states.len() {
+            let same_peer = before.instances.get(i) == now.instances.get(i);
+            let (Some((t0, led)), Some((t1, leads)), true) =
+                (before.states[i], now.states[i], same_peer)
+            else {
+                self.step_downs[i] = None;
+                continue;
+            };
+            if t1 > t0 {
+                self.step_downs[i] = None;
+                self.check_election(at, i, (t0, t1), before, now, excuse)?;
+            } else if led && !leads && t1 == t0 {
+                self.step_downs[i] = Some(StepDown {
+                    term: t0,
+                    at,
+                    excuse: excuse.or((!before.connected[i] || !now.connected[i])
+                        .then_some("it was disconnected")),
+                });
+            }
+            self.confirm_step_down(at, i, t1)?;
+        }
+        Ok(())
+    }
+
+    /// Why, this round, the timing rules do not apply (None: they do).
+    fn excuse(&mut self, at: Duration, before: &View, now: &View) -> Option<&'static str> {
+        if !now.reliable || !before.reliable {
+            return Some("the network is unreliable");
+        }
+        let since_change = now.last_change.map(|c| at.saturating_sub(c));
+        if since_change.is_some_and(|d| d < SETTLE) || before.failures != now.failures {
+            return Some("a failure was injected recently");
+        }
+        if before.connected != now.connected || !now.majority_connected() {
+            return Some("no majority is connected");
+        }
+        if self
+            .last_stall
+            .is_some_and(|stall| at.saturating_sub(stall) < STALL_EXCUSE)
+        {
+            return Some("the process stalled");
+        }
+        None
+    }
+
+    /// Peer `i` moved from term `terms.0` to `terms.1`: an election. Fails
+    /// if a connected leader of `terms.0` was in place (it may be `i`).
+    fn check_election(
+        &mut self,
+        at: Duration,
+        i: usize,
+        (t0, t1): (u64, u64),
+        before: &View,
+        now: &View,
+        excuse: Option<&'static str>,
+    ) -> Result<(), String> {
+        let Some(&(leader, _)) = self.leaders.get(&t0) else {
+            return Ok(());
+        };
+        let in_place = before.states[leader] == Some((t0, true))
+            && before.connected[leader]
+            && now.connected[leader]
+            && before.connected[i]
+            && now.connected[i];
+        if !in_place {
+            return Ok(());
+        }
+        match excuse {
+            Some("the process stalled") => {
+                self.figures.excused_by_stall += 1;
+                Ok(())
+            }
+            Some(_) => Ok(()),
+            None if leader == i => Err(format!(
+                "leader {i} of term {t0} started an election for term {t1} at {} while leading, connected, {} (§5.2: a leader's heartbeats keep elections away)",
+                ms(at),
+                quiet_since(at, now)
+            )),
+            None => Err(format!(
+                "server {i} started an election for term {t1} at {} while server {leader} led term {t0}, both connected, {} (§5.2: a follower that hears heartbeats starts no election)",
+                ms(at),
+                quiet_since(at, now)
+            )),
+        }
+    }
+
+    /// Judges peer `i`'s pending step-down once [`CONFIRM`] has passed.
+    fn confirm_step_down(&mut self, at: Duration, i: usize, term: u64) -> Result<(), String> {
+        let Some(step_down) = self.step_downs[i].clone() else {
+            return Ok(());
+        };
+        if term != step_down.term {
+            self.step_downs[i] = None;
+            return Ok(());
+        }
+        if at.saturating_sub(step_down.at) < CONFIRM {
+            return Ok(());
+        }
+        self.step_downs[i] = None;
+        match step_down.excuse {
+            Some("the process stalled") => {
+                self.figures.excused_by_stall += 1;
+                Ok(())
+            }
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "leader {i} stopped leading within its own term {} at {}, connected to a majority, with no failure injected (§5.1: a leader steps down only on a higher term)",
+                step_down.term,
+                ms(step_down.at)
+            )),
+        }
+    }
+}
+
+/// How long the connections have been as they are, in words.
+fn quiet_since(at: Duration, view: &View) -> String {
+    match view.last_change {
+        None => "with no failure injected".to_string(),
+        Some(c) => format!("with no failure for {}", ms(at.saturating_sub(c))),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
+/// A running monitor; [`Monitor::stop`] ends it.
+pub struct Monitor {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<Figures>,
+}
+
+impl Monitor {
+    /// Starts sampling the peers of `shared` on a thread of the calling
+    /// test. A broken rule fails the test through its owner.
+    pub(crate) fn start<R: Peer>(shared: Arc<Mutex<Shared<R>>>) -> Monitor {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let handle = thread::spawn("monitor", move || watch(&shared, &stopped));
+        Monitor { stop, handle }
+    }
+
+    /// Stops sampling and keeps the figures for the result record. Waits
+    /// for the thread at most a second (a `get_state` that never returns
+    /// leaves it behind, and the runner names it).
+    pub fn stop(self) -> Option<Figures> {
+        self.stop.store(true, Ordering::SeqCst);
+        let deadline = time::now() + Duration::from_secs(1);
+        while !self.handle.is_finished() && time::now() < deadline {
+            time::sleep(PERIOD);
+        }
+        if !self.handle.is_finished() {
+            return None;
+        }
+        let figures = self.handle.join().ok()?;
+        *LAST_FIGURES.lock() = Some(figures.clone());
+        Some(figures)
+    }
+}
+
+/// The monitor's loop: sample, check, until stopped or a rule breaks.
+fn watch<R: Peer>(shared: &Mutex<Shared<R>>, stop: &AtomicBool) -> Figures {
+    let cpu0 = thread_cpu();
+    let t0 = time::now();
+    let mut watch = Watch::default();
+    let mut worst = time::worst_oversleep();
+    while !stop.load(Ordering::SeqCst) {
+        let before = time::now();
+        time::sleep(PERIOD);
+        let late = before.elapsed().saturating_sub(PERIOD);
+        let worst_now = time::worst_oversleep();
+        if late >= STALL || (worst_now > worst && worst_now >= STALL) {
+            watch.note_stall(t0.elapsed());
+        }
+        worst = worst_now;
+        let view = sample(shared, t0);
+        if let Err(broken) = watch.observe(t0.elapsed(), view) {
+            labrpc::event!(None, "check", name = "monitor", ok = false);
+            Owner::current().fail(format!("monitor: {broken}"));
+            break;
+        }
+    }
+    let mut figures = watch.figures();
+    figures.cpu_ms = cpu0.zip(thread_cpu()).map(|(a, b)| (b - a) * 1000.0);
+    figures
+}
+
+/// Samples every live peer, then reads the connections.
+fn sample<R: Peer>(shared: &Mutex<Shared<R>>, t0: Instant) -> View {
+    let rafts: Vec<Option<Arc<R>>> = shared.lock().rafts.clone();
+    let states = rafts
+        .iter()
+        .map(|rf| rf.as_ref().map(|rf| rf.get_state()))
+        .collect();
+    let shared = shared.lock();
+    View {
+        states,
+        instances: shared.instances.clone(),
+        connected: shared.connected.clone(),
+        last_change: shared.last_change.map(|c| c.saturating_duration_since(t0)),
+        reliable: shared.reliable,
+        failures: shared.failures,
+    }
+}
+
+/// CPU seconds the calling OS thread has used (Linux), None elsewhere.
+fn thread_cpu() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(10);
+
+    fn view(states: &[(u64, bool)]) -> View {
+        View {
+            states: states.iter().map(|&s| Some(s)).collect(),
+            instances: vec![1; states.len()],
+            connected: vec![true; states.len()],
+            last_change: None,
+            reliable: true,
+            failures: 0,
+        }
+    }
+
+    /// Feeds `rounds` 5 ms apart from `start`; the first error.
+    fn run(watch: &mut Watch, start: Duration, rounds: &[View]) -> Result<(), String> {
+        for (k, v) in rounds.iter().enumerate() {
+            watch.observe(start + PERIOD * k as u32, v.clone())?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn two_leaders_in_one_term_fail_even_while_disconnected() {
+        let mut w = Watch::default();
+        let mut second = view(&[(1, false), (1, true), (2, false)]);
+        second.connected = vec![true, false, true];
+        second.reliable = false;
+        let err = run(
+            &mut w,
+            Duration::ZERO,
+            &[view(&[(1, true), (1, false), (1, false)]), second],
+        )
+        .unwrap_err();
+        assert!(err.contains("servers 0 and 1 both led term 1"), "{err}");
+        // Leaders of different terms are fine.
+        let mut w = Watch::default();
+        run(
+            &mut w,
+            Duration::ZERO,
+            &[
+                view(&[(1, true), (1, false), (1, false)]),
+                view(&[(1, true), (2, true), (2, false)]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(w.figures().leaders_elected, 2);
+    }
+
+    #[test]
+    fn a_leader_stepping_down_in_its_term_fails_once_confirmed() {
+        let leading = view(&[(3, true), (3, false), (3, false)]);
+        let down = view(&[(3, false), (3, false), (3, false)]);
+        let mut rounds = vec![leading.clone(), down.clone()];
+        let mut w = Watch::default();
+        run(&mut w, S, &rounds).unwrap();
+        rounds.extend(vec![down.clone(); 12]);
+        let err = run(&mut Watch::default(), S, &rounds).unwrap_err();
+        assert!(
+            err.contains("leader 0 stopped leading within its own term 3"),
+            "{err}"
+        );
+        // Half a step to a higher term, sampled in between: legal.
+        let up = view(&[(4, false), (4, false), (4, false)]);
+        let mut rounds = vec![leading.clone(), down.clone()];
+        rounds.extend(vec![up; 12]);
+        run(&mut Watch::default(), S, &rounds).unwrap();
+    }
+
+    #[test]
+    fn a_step_down_is_legal_when_cut_off_or_just_after_a_failure_or_a_stall() {
+        let leading = view(&[(3, true), (3, false), (3, false)]);
+        let mut cut_off = view(&[(3, false), (3, false), (3, false)]);
+        cut_off.connected[0] = false;
+        cut_off.last_change = Some(S - SETTLE);
+        let mut rounds = vec![leading.clone()];
+        rounds.extend(vec![cut_off; 12]);
+        run(&mut Watch::default(), S, &rounds).unwrap();
+        // Connected to a majority, but the connections changed 1 s ago.
+        let mut recent = view(&[(3, false), (3, false), (3, false)]);
+        let mut leading_recent = leading.clone();
+        leading_recent.last_change = Some(S - SETTLE / 2);
+        recent.last_change = Some(S - SETTLE / 2);
+        let mut rounds = vec![leading_recent];
+        rounds.extend(vec![recent; 12]);
+        run(&mut Watch::default(), S, &rounds).unwrap();
+        // A stall just before.
+        let down = view(&[(3, false), (3, false), (3, false)]);
+        let mut w = Watch::default();
+        w.note_stall(S - Duration::from_millis(100));
+        let mut rounds = vec![leading];
+        rounds.extend(vec![down; 12]);
+        run(&mut w, S, &rounds).unwrap();
+        assert_eq!(w.figures().excused_by_stall, 1);
+    }
+
+    #[test]
+    fn an_election_while_a_connected_leader_is_in_place_fails() {
+        let stable = view(&[(2, true), (2, false), (2, false)]);
+        let election = view(&[(2, true), (2, false), (3, false)]);
+        let err = run(
+            &mut Watch::default(),
+            S,
+            &[stable.clone(), election.clone()],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("server 2 started an election for term 3")
+                && err.contains("server 0 led term 2"),
+            "{err}"
+        );
+        // The leader itself starting one (its own election timer ran).
+        let itself = view(&[(3, false), (2, false), (2, false)]);
+        let err = run(&mut Watch::default(), S, &[stable.clone(), itself]).unwrap_err();
+        assert!(
+            err.contains("leader 0 of term 2 started an election"),
+            "{err}"
+        );
+        // Legal: no leader seen in that term, a disconnected leader, a
+        // peer that just reconnected, a stall.
+        let leaderless = view(&[(2, false), (2, false), (2, false)]);
+        run(&mut Watch::default(), S, &[leaderless, election.clone()]).unwrap();
+        let mut away = stable.clone();
+        away.connected[0] = false;
+        let mut away_after = election.clone();
+        away_after.connected[0] = false;
+        run(&mut Watch::default(), S, &[away, away_after]).unwrap();
+        let mut back = election.clone();
+        back.last_change = Some(S);
+        run(&mut Watch::default(), S, &[stable.clone(), back]).unwrap();
+        let mut w = Watch::default();
+        w.note_stall(S - Duration::from_millis(500));
+        run(&mut w, S, &[stable, election]).unwrap();
+        assert_eq!(w.figures().excused_by_stall, 1);
+    }
+
+    #[test]
+    fn an_unreliable_network_or_a_restart_lifts_the_timing_rules() {
+        let mut stable = view(&[(2, true), (2, false), (2, false)]);
+        let mut election = view(&[(2, true), (2, false), (3, false)]);
+        stable.reliable = false;
+        election.reliable = false;
+        run(
+            &mut Watch::default(),
+            S,
+            &[stable.clone(), election.clone()],
+        )
+        .unwrap();
+        stable.reliable = true;
+        election.reliable = true;
+        election.instances[2] = 2;
+        run(&mut Watch::default(), S, &[stable, election]).unwrap();
+    }
+
+    #[test]
+    fn the_figures_line_says_what_was_counted() {
+        let f = Figures {
+            samples: 600,
+            leaders_elected: 3,
+            highest_term: 4,
+            failures_injected: 2,
+            excused_by_stall: 0,
+            cpu_ms: Some(12.3),
+        };
+        assert_eq!(
+            f.line(),
+            "  ... monitors: 3 elections won (1.5 per failure), highest term 4, 2 failures injected, 0 excused by a stall; 600 samples every 5 ms, 12 ms CPU"
+        );
+    }
+}
