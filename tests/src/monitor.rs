@@ -123,6 +123,16 @@ pub struct View {
 }
 
 impl View {
+    /// The newest term among connected peers: a leader of an older one is
+    /// stale (cut off earlier), not the leader in place.
+    fn newest_connected_term(&self) -> Option<u64> {
+        let connected = self.states.iter().zip(&self.connected);
+        connected
+            .filter_map(|(s, &c)| s.filter(|_| c))
+            .map(|(t, _)| t)
+            .max()
+    }
+
     fn majority_connected(&self) -> bool {
         let n = self.connected.len();
         self.connected.iter().filter(|&&c| c).count() > n / 2
@@ -214,7 +224,7 @@ impl Watch {
             if t1 > t0 {
                 self.step_downs[i] = None;
                 self.check_election(at, i, (t0, t1), before, now, excuse)?;
-            } else if led && !leads && t1 == t0 {
+            } else if led && !leads && t1 == t0 && before.newest_connected_term() == Some(t0) {
                 self.step_downs[i] = Some(StepDown {
                     term: t0,
                     at,
@@ -263,6 +273,7 @@ impl Watch {
             return Ok(());
         };
         let in_place = before.states[leader] == Some((t0, true))
+            && before.newest_connected_term() == Some(t0)
             && before.connected[leader]
             && now.connected[leader]
             && before.connected[i]
@@ -548,6 +559,16 @@ mod tests {
         w.note_stall(S - Duration::from_millis(500));
         run(&mut w, S, &[stable, election]).unwrap();
         assert_eq!(w.figures().excused_by_stall, 1);
+        // A stale leader, back long ago but slow to hear of the newer
+        // term, is not the leader in place.
+        let mut w = Watch::default();
+        let newer = view(&[(2, true), (1, false), (1, false)]);
+        let stale = view(&[(2, true), (3, true), (3, false)]);
+        let caught_up = view(&[(3, false), (3, true), (3, false)]);
+        let mut cut_off = newer.clone();
+        cut_off.connected[0] = false;
+        run(&mut w, S, &[newer, cut_off]).unwrap();
+        run(&mut w, S * 2, &[stale, caught_up]).unwrap();
     }
 
     #[test]
