@@ -77,9 +77,10 @@ impl Figures {
         let per_failure = if self.failures_injected == 0 {
             String::new()
         } else {
+            let after_first = self.leaders_elected.saturating_sub(1);
             format!(
-                " ({:.1} per failure)",
-                self.leaders_elected as f64 / self.failures_injected as f64
+                " ({:.1} per failure after the first)",
+                after_first as f64 / self.failures_injected as f64
             )
         };
         let cpu = self
@@ -601,7 +602,7 @@ mod tests {
         };
         assert_eq!(
             f.line(),
-            "  ... monitors: 3 elections won (1.5 per failure), highest term 4, 2 failures injected, 0 excused by a stall; 600 samples every 5 ms, 12 ms CPU"
+            "  ... monitors: 3 elections won (1.0 per failure after the first), highest term 4, 2 failures injected, 0 excused by a stall; 600 samples every 5 ms, 12 ms CPU"
         );
     }
 }
