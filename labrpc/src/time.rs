@@ -56,6 +56,10 @@ impl Sub<Instant> for Instant {
 /// Worst oversleep seen by [`sleep`] in this process, in microseconds.
 static WORST_OVERSLEEP_US: AtomicU64 = AtomicU64::new(0);
 
+/// Worst oversleep since the last [`take_recent_oversleep`], in
+/// microseconds.
+static RECENT_OVERSLEEP_US: AtomicU64 = AtomicU64::new(0);
+
 /// Blocks the calling thread for `d`.
 pub fn sleep(d: Duration) {
     let start = std::time::Instant::now();
@@ -68,6 +72,14 @@ pub fn sleep(d: Duration) {
 pub(crate) fn note_wake(start: std::time::Instant, meant: Duration) {
     let late = start.elapsed().saturating_sub(meant);
     WORST_OVERSLEEP_US.fetch_max(late.as_micros() as u64, Ordering::Relaxed);
+    RECENT_OVERSLEEP_US.fetch_max(late.as_micros() as u64, Ordering::Relaxed);
+}
+
+/// The worst oversleep since the previous call, and starts a new window:
+/// a watcher polling it learns of every stall, not only of a new worst.
+/// For one watcher per process (the harness's monitor).
+pub fn take_recent_oversleep() -> Duration {
+    Duration::from_micros(RECENT_OVERSLEEP_US.swap(0, Ordering::Relaxed))
 }
 
 /// The worst oversleep of any [`sleep`] in this process so far: how much
@@ -94,5 +106,16 @@ mod tests {
         assert!(t0.elapsed() >= Duration::from_millis(20));
         assert!(now() - t0 >= Duration::from_millis(20));
         assert!(worst_oversleep() < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_late_wake_shows_in_the_recent_window_even_below_the_worst() {
+        let started = std::time::Instant::now() - Duration::from_millis(500);
+        note_wake(started, Duration::ZERO);
+        assert!(worst_oversleep() >= Duration::from_millis(500));
+        take_recent_oversleep();
+        let started = std::time::Instant::now() - Duration::from_millis(300);
+        note_wake(started, Duration::ZERO);
+        assert!(take_recent_oversleep() >= Duration::from_millis(300));
     }
 }

@@ -48,11 +48,12 @@ pub const STALL: Duration = Duration::from_millis(50);
 /// timeout later.
 pub const STALL_EXCUSE: Duration = Duration::from_secs(2);
 
-/// A leader seen as a follower of its own term is judged only if it is
-/// still in that term this much later, so that a Raft whose `get_state`
-/// reads role and term apart is not failed for a step to a higher term
-/// sampled half done.
-pub const CONFIRM: Duration = Duration::from_millis(50);
+/// What breaks a timing rule is judged this much later: a leader seen as
+/// a follower of its own term must still be in that term (so that a Raft
+/// whose `get_state` reads role and term apart is not failed for a step to
+/// a higher term sampled half done), and a stall that caused it has had
+/// time to be reported by the thread that overslept.
+pub const CONFIRM: Duration = Duration::from_millis(300);
 
 /// What the monitor saw during one test.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -140,13 +141,17 @@ impl View {
     }
 }
 
-/// A leader seen as a follower of its own term, waiting for [`CONFIRM`].
+/// A broken timing rule, judged only once [`CONFIRM`] has passed with no
+/// stall seen from [`STALL_EXCUSE`] before it until then: a stalled
+/// thread may learn of its own lateness (and report it) only after the
+/// Raft it belongs to has already missed a heartbeat.
 #[derive(Clone, Debug)]
-struct StepDown {
-    term: u64,
+struct Suspect {
     at: Duration,
-    /// Why it is legal, if it is.
-    excuse: Option<&'static str>,
+    /// For a step-down: the term the leader left; dropped if the peer
+    /// moves to another term before it is judged.
+    term: Option<u64>,
+    message: String,
 }
 
 /// The rules, fed one [`View`] at a time; no threads, no clock.
@@ -155,7 +160,8 @@ pub struct Watch {
     /// The leader seen in each term, and when first.
     leaders: BTreeMap<u64, (usize, Duration)>,
     previous: Option<View>,
-    step_downs: Vec<Option<StepDown>>,
+    /// Per peer, what it is suspected of.
+    suspects: Vec<Option<Suspect>>,
     last_stall: Option<Duration>,
     figures: Figures,
 }
@@ -176,16 +182,13 @@ impl Watch {
     pub fn observe(&mut self, at: Duration, view: View) -> Result<(), String> {
         self.figures.samples += 1;
         self.figures.failures_injected = view.failures;
-        self.step_downs.resize(view.states.len(), None);
+        self.suspects.resize(view.states.len(), None);
         self.check_election_safety(at, &view)?;
         if let Some(previous) = self.previous.take() {
-            let result = self.check_transitions(at, &previous, &view);
-            self.previous = Some(view);
-            result
-        } else {
-            self.previous = Some(view);
-            Ok(())
+            self.check_transitions(at, &previous, &view);
         }
+        self.previous = Some(view);
+        self.judge_suspects(at)
     }
 
     /// §5.2: at most one leader per term, whatever the connections.
@@ -211,68 +214,57 @@ impl Watch {
         Ok(())
     }
 
-    /// The two timing rules, from the previous round to this one.
-    fn check_transitions(&mut self, at: Duration, before: &View, now: &View) -> Result<(), String> {
-        let excuse = self.excuse(at, before, now);
+    /// The two timing rules, from the previous round to this one: what
+    /// breaks them becomes a suspect.
+    fn check_transitions(&mut self, at: Duration, before: &View, now: &View) {
+        let applies = rules_apply(at, before, now);
         for i in 0..now.states.len() {
             let same_peer = before.instances.get(i) == now.instances.get(i);
             let (Some((t0, led)), Some((t1, leads)), true) =
                 (before.states[i], now.states[i], same_peer)
             else {
-                self.step_downs[i] = None;
+                self.suspects[i] = None;
                 continue;
             };
+            if self.suspects[i]
+                .as_ref()
+                .is_some_and(|s| s.term.is_some_and(|term| term != t1))
+            {
+                self.suspects[i] = None; // half a step to a higher term
+            }
+            if !applies || self.suspects[i].is_some() {
+                continue;
+            }
+            let current = before.newest_connected_term() == Some(t0);
+            let connected = before.connected[i] && now.connected[i];
             if t1 > t0 {
-                self.step_downs[i] = None;
-                self.check_election(at, i, (t0, t1), before, now, excuse)?;
-            } else if led && !leads && t1 == t0 && before.newest_connected_term() == Some(t0) {
-                self.step_downs[i] = Some(StepDown {
-                    term: t0,
+                self.suspects[i] = self.election_in_place(at, i, (t0, t1), before, now);
+            } else if led && !leads && t1 == t0 && current && connected {
+                self.suspects[i] = Some(Suspect {
                     at,
-                    excuse: excuse.or((!before.connected[i] || !now.connected[i])
-                        .then_some("it was disconnected")),
+                    term: Some(t0),
+                    message: format!(
+                        "leader {i} stopped leading within its own term {t0} at {}, connected to a majority, {} (§5.1: a leader steps down only on a higher term)",
+                        ms(at),
+                        quiet_since(at, now)
+                    ),
                 });
             }
-            self.confirm_step_down(at, i, t1)?;
         }
-        Ok(())
     }
 
-    /// Why, this round, the timing rules do not apply (None: they do).
-    fn excuse(&mut self, at: Duration, before: &View, now: &View) -> Option<&'static str> {
-        if !now.reliable || !before.reliable {
-            return Some("the network is unreliable");
-        }
-        let since_change = now.last_change.map(|c| at.saturating_sub(c));
-        if since_change.is_some_and(|d| d < SETTLE) || before.failures != now.failures {
-            return Some("a failure was injected recently");
-        }
-        if before.connected != now.connected || !now.majority_connected() {
-            return Some("no majority is connected");
-        }
-        if self
-            .last_stall
-            .is_some_and(|stall| at.saturating_sub(stall) < STALL_EXCUSE)
-        {
-            return Some("the process stalled");
-        }
-        None
-    }
-
-    /// Peer `i` moved from term `terms.0` to `terms.1`: an election. Fails
-    /// if a connected leader of `terms.0` was in place (it may be `i`).
-    fn check_election(
-        &mut self,
+    /// Peer `i` moved from term `t0` to `t1`: an election. A suspect if a
+    /// connected leader of the newest term `t0` was in place (it may be
+    /// `i` itself).
+    fn election_in_place(
+        &self,
         at: Duration,
         i: usize,
         (t0, t1): (u64, u64),
         before: &View,
         now: &View,
-        excuse: Option<&'static str>,
-    ) -> Result<(), String> {
-        let Some(&(leader, _)) = self.leaders.get(&t0) else {
-            return Ok(());
-        };
+    ) -> Option<Suspect> {
+        let &(leader, _) = self.leaders.get(&t0)?;
         let in_place = before.states[leader] == Some((t0, true))
             && before.newest_connected_term() == Some(t0)
             && before.connected[leader]
@@ -280,53 +272,56 @@ impl Watch {
             && before.connected[i]
             && now.connected[i];
         if !in_place {
-            return Ok(());
+            return None;
         }
-        match excuse {
-            Some("the process stalled") => {
-                self.figures.excused_by_stall += 1;
-                Ok(())
-            }
-            Some(_) => Ok(()),
-            None if leader == i => Err(format!(
+        let message = if leader == i {
+            format!(
                 "leader {i} of term {t0} started an election for term {t1} at {} while leading, connected, {} (§5.2: a leader's heartbeats keep elections away)",
                 ms(at),
                 quiet_since(at, now)
-            )),
-            None => Err(format!(
+            )
+        } else {
+            format!(
                 "server {i} started an election for term {t1} at {} while server {leader} led term {t0}, both connected, {} (§5.2: a follower that hears heartbeats starts no election)",
                 ms(at),
                 quiet_since(at, now)
-            )),
-        }
+            )
+        };
+        Some(Suspect {
+            at,
+            term: None,
+            message,
+        })
     }
 
-    /// Judges peer `i`'s pending step-down once [`CONFIRM`] has passed.
-    fn confirm_step_down(&mut self, at: Duration, i: usize, term: u64) -> Result<(), String> {
-        let Some(step_down) = self.step_downs[i].clone() else {
-            return Ok(());
-        };
-        if term != step_down.term {
-            self.step_downs[i] = None;
-            return Ok(());
-        }
-        if at.saturating_sub(step_down.at) < CONFIRM {
-            return Ok(());
-        }
-        self.step_downs[i] = None;
-        match step_down.excuse {
-            Some("the process stalled") => {
+    /// Judges every suspect whose [`CONFIRM`] has passed: excused if the
+    /// process stalled around it, else the test fails.
+    fn judge_suspects(&mut self, at: Duration) -> Result<(), String> {
+        for slot in &mut self.suspects {
+            let Some(suspect) = slot.take_if(|s| at.saturating_sub(s.at) >= CONFIRM) else {
+                continue;
+            };
+            let from = suspect.at.saturating_sub(STALL_EXCUSE);
+            if self.last_stall.is_some_and(|stall| stall >= from) {
                 self.figures.excused_by_stall += 1;
-                Ok(())
+            } else {
+                return Err(suspect.message);
             }
-            Some(_) => Ok(()),
-            None => Err(format!(
-                "leader {i} stopped leading within its own term {} at {}, connected to a majority, with no failure injected (§5.1: a leader steps down only on a higher term)",
-                step_down.term,
-                ms(step_down.at)
-            )),
         }
+        Ok(())
     }
+}
+
+/// Whether the timing rules apply from `before` to `now`: a reliable
+/// network, connections unchanged for [`SETTLE`], a majority connected.
+fn rules_apply(at: Duration, before: &View, now: &View) -> bool {
+    let since_change = now.last_change.map(|c| at.saturating_sub(c));
+    before.reliable
+        && now.reliable
+        && !since_change.is_some_and(|d| d < SETTLE)
+        && before.failures == now.failures
+        && before.connected == now.connected
+        && now.majority_connected()
 }
 
 /// How long the connections have been as they are, in words.
@@ -380,17 +375,19 @@ fn watch<R: Peer>(shared: &Mutex<Shared<R>>, stop: &AtomicBool) -> Figures {
     let cpu0 = thread_cpu();
     let t0 = time::now();
     let mut watch = Watch::default();
-    let mut worst = time::worst_oversleep();
+    time::take_recent_oversleep();
     while !stop.load(Ordering::SeqCst) {
-        let before = time::now();
+        let round = time::now();
         time::sleep(PERIOD);
-        let late = before.elapsed().saturating_sub(PERIOD);
-        let worst_now = time::worst_oversleep();
-        if late >= STALL || (worst_now > worst && worst_now >= STALL) {
+        let view = sample(shared, t0);
+        // After the samples: a thread that overslept says so before it
+        // acts, so a stall behind what the samples show is known by now.
+        // The round's own lateness counts too (the monitor itself, or a
+        // get_state held up).
+        let late = round.elapsed().saturating_sub(PERIOD);
+        if late >= STALL || time::take_recent_oversleep() >= STALL {
             watch.note_stall(t0.elapsed());
         }
-        worst = worst_now;
-        let view = sample(shared, t0);
         if let Err(broken) = watch.observe(t0.elapsed(), view) {
             labrpc::event!(None, "check", name = "monitor", ok = false);
             Owner::current().fail(format!("monitor: {broken}"));
@@ -433,6 +430,9 @@ mod tests {
 
     const S: Duration = Duration::from_secs(10);
 
+    /// Rounds past [`CONFIRM`].
+    const PAST_CONFIRM: usize = 70;
+
     fn view(states: &[(u64, bool)]) -> View {
         View {
             states: states.iter().map(|&s| Some(s)).collect(),
@@ -444,6 +444,13 @@ mod tests {
         }
     }
 
+    /// `first`, then `then` long enough to be judged.
+    fn rounds(first: &View, then: &View) -> Vec<View> {
+        let mut all = vec![first.clone()];
+        all.extend(vec![then.clone(); PAST_CONFIRM]);
+        all
+    }
+
     /// Feeds `rounds` 5 ms apart from `start`; the first error.
     fn run(watch: &mut Watch, start: Duration, rounds: &[View]) -> Result<(), String> {
         for (k, v) in rounds.iter().enumerate() {
@@ -453,25 +460,21 @@ mod tests {
     }
 
     #[test]
-    fn two_leaders_in_one_term_fail_even_while_disconnected() {
+    fn two_leaders_in_one_term_fail_at_once_even_while_disconnected() {
         let mut w = Watch::default();
         let mut second = view(&[(1, false), (1, true), (2, false)]);
         second.connected = vec![true, false, true];
         second.reliable = false;
-        let err = run(
-            &mut w,
-            Duration::ZERO,
-            &[view(&[(1, true), (1, false), (1, false)]), second],
-        )
-        .unwrap_err();
+        let first = view(&[(1, true), (1, false), (1, false)]);
+        let err = run(&mut w, Duration::ZERO, &[first, second]).unwrap_err();
         assert!(err.contains("servers 0 and 1 both led term 1"), "{err}");
         // Leaders of different terms are fine (server 0 is cut off, so
         // the election of term 2 is legal too).
         let mut w = Watch::default();
         let mut cut_off = view(&[(1, true), (2, true), (2, false)]);
         cut_off.connected[0] = false;
-        let rounds = [view(&[(1, true), (1, false), (1, false)]), cut_off];
-        run(&mut w, Duration::ZERO, &rounds).unwrap();
+        let first = view(&[(1, true), (1, false), (1, false)]);
+        run(&mut w, Duration::ZERO, &rounds(&first, &cut_off)).unwrap();
         assert_eq!(w.figures().leaders_elected, 2);
     }
 
@@ -479,20 +482,17 @@ mod tests {
     fn a_leader_stepping_down_in_its_term_fails_once_confirmed() {
         let leading = view(&[(3, true), (3, false), (3, false)]);
         let down = view(&[(3, false), (3, false), (3, false)]);
-        let mut rounds = vec![leading.clone(), down.clone()];
-        let mut w = Watch::default();
-        run(&mut w, S, &rounds).unwrap();
-        rounds.extend(vec![down.clone(); 12]);
-        let err = run(&mut Watch::default(), S, &rounds).unwrap_err();
+        run(&mut Watch::default(), S, &[leading.clone(), down.clone()]).unwrap();
+        let err = run(&mut Watch::default(), S, &rounds(&leading, &down)).unwrap_err();
         assert!(
             err.contains("leader 0 stopped leading within its own term 3"),
             "{err}"
         );
         // Half a step to a higher term, sampled in between: legal.
         let up = view(&[(4, false), (4, false), (4, false)]);
-        let mut rounds = vec![leading.clone(), down.clone()];
-        rounds.extend(vec![up; 12]);
-        run(&mut Watch::default(), S, &rounds).unwrap();
+        let mut half = vec![leading, down];
+        half.extend(vec![up; PAST_CONFIRM]);
+        run(&mut Watch::default(), S, &half).unwrap();
     }
 
     #[test]
@@ -501,37 +501,32 @@ mod tests {
         let mut cut_off = view(&[(3, false), (3, false), (3, false)]);
         cut_off.connected[0] = false;
         cut_off.last_change = Some(S - SETTLE);
-        let mut rounds = vec![leading.clone()];
-        rounds.extend(vec![cut_off; 12]);
-        run(&mut Watch::default(), S, &rounds).unwrap();
+        run(&mut Watch::default(), S, &rounds(&leading, &cut_off)).unwrap();
         // Connected to a majority, but the connections changed 1 s ago.
         let mut recent = view(&[(3, false), (3, false), (3, false)]);
         let mut leading_recent = leading.clone();
         leading_recent.last_change = Some(S - SETTLE / 2);
         recent.last_change = Some(S - SETTLE / 2);
-        let mut rounds = vec![leading_recent];
-        rounds.extend(vec![recent; 12]);
-        run(&mut Watch::default(), S, &rounds).unwrap();
-        // A stall just before.
+        run(&mut Watch::default(), S, &rounds(&leading_recent, &recent)).unwrap();
+        // A stall just before, or reported just after.
         let down = view(&[(3, false), (3, false), (3, false)]);
-        let mut w = Watch::default();
-        w.note_stall(S - Duration::from_millis(100));
-        let mut rounds = vec![leading];
-        rounds.extend(vec![down; 12]);
-        run(&mut w, S, &rounds).unwrap();
-        assert_eq!(w.figures().excused_by_stall, 1);
+        for stall in [S - Duration::from_millis(100), S + CONFIRM / 2] {
+            let mut w = Watch::default();
+            let mut all = rounds(&leading, &down);
+            let split = (stall.saturating_sub(S).as_millis() / 5) as usize;
+            let later = all.split_off(split.max(1));
+            run(&mut w, S, &all).unwrap();
+            w.note_stall(stall);
+            run(&mut w, S + PERIOD * all.len() as u32, &later).unwrap();
+            assert_eq!(w.figures().excused_by_stall, 1);
+        }
     }
 
     #[test]
     fn an_election_while_a_connected_leader_is_in_place_fails() {
         let stable = view(&[(2, true), (2, false), (2, false)]);
         let election = view(&[(2, true), (2, false), (3, false)]);
-        let err = run(
-            &mut Watch::default(),
-            S,
-            &[stable.clone(), election.clone()],
-        )
-        .unwrap_err();
+        let err = run(&mut Watch::default(), S, &rounds(&stable, &election)).unwrap_err();
         assert!(
             err.contains("server 2 started an election for term 3")
                 && err.contains("server 0 led term 2"),
@@ -539,7 +534,7 @@ mod tests {
         );
         // The leader itself starting one (its own election timer ran).
         let itself = view(&[(3, false), (2, false), (2, false)]);
-        let err = run(&mut Watch::default(), S, &[stable.clone(), itself]).unwrap_err();
+        let err = run(&mut Watch::default(), S, &rounds(&stable, &itself)).unwrap_err();
         assert!(
             err.contains("leader 0 of term 2 started an election"),
             "{err}"
@@ -547,18 +542,18 @@ mod tests {
         // Legal: no leader seen in that term, a disconnected leader, a
         // peer that just reconnected, a stall.
         let leaderless = view(&[(2, false), (2, false), (2, false)]);
-        run(&mut Watch::default(), S, &[leaderless, election.clone()]).unwrap();
+        run(&mut Watch::default(), S, &rounds(&leaderless, &election)).unwrap();
         let mut away = stable.clone();
         away.connected[0] = false;
         let mut away_after = election.clone();
         away_after.connected[0] = false;
-        run(&mut Watch::default(), S, &[away, away_after]).unwrap();
+        run(&mut Watch::default(), S, &rounds(&away, &away_after)).unwrap();
         let mut back = election.clone();
         back.last_change = Some(S);
-        run(&mut Watch::default(), S, &[stable.clone(), back]).unwrap();
+        run(&mut Watch::default(), S, &rounds(&stable, &back)).unwrap();
         let mut w = Watch::default();
         w.note_stall(S - Duration::from_millis(500));
-        run(&mut w, S, &[stable, election]).unwrap();
+        run(&mut w, S, &rounds(&stable, &election)).unwrap();
         assert_eq!(w.figures().excused_by_stall, 1);
         // A stale leader, back long ago but slow to hear of the newer
         // term, is not the leader in place.
@@ -569,7 +564,7 @@ mod tests {
         let mut cut_off = newer.clone();
         cut_off.connected[0] = false;
         run(&mut w, S, &[newer, cut_off]).unwrap();
-        run(&mut w, S * 2, &[stale, caught_up]).unwrap();
+        run(&mut w, S * 2, &rounds(&stale, &caught_up)).unwrap();
     }
 
     #[test]
@@ -578,16 +573,11 @@ mod tests {
         let mut election = view(&[(2, true), (2, false), (3, false)]);
         stable.reliable = false;
         election.reliable = false;
-        run(
-            &mut Watch::default(),
-            S,
-            &[stable.clone(), election.clone()],
-        )
-        .unwrap();
+        run(&mut Watch::default(), S, &rounds(&stable, &election)).unwrap();
         stable.reliable = true;
         election.reliable = true;
         election.instances[2] = 2;
-        run(&mut Watch::default(), S, &[stable, election]).unwrap();
+        run(&mut Watch::default(), S, &rounds(&stable, &election)).unwrap();
     }
 
     #[test]
