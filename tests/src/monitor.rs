@@ -318,7 +318,7 @@ fn rules_apply(at: Duration, before: &View, now: &View) -> bool {
     let since_change = now.last_change.map(|c| at.saturating_sub(c));
     before.reliable
         && now.reliable
-        && !since_change.is_some_and(|d| d < SETTLE)
+        && since_change.is_none_or(|d| d >= SETTLE)
         && before.failures == now.failures
         && before.connected == now.connected
         && now.majority_connected()
