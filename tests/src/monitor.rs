@@ -151,6 +151,8 @@ struct Suspect {
     /// For a step-down: the term the leader left; dropped if the peer
     /// moves to another term before it is judged.
     term: Option<u64>,
+    /// For an election: the leader in place, its term, the new term.
+    election: Option<(usize, u64, u64)>,
     message: String,
 }
 
@@ -243,6 +245,7 @@ impl Watch {
                 self.suspects[i] = Some(Suspect {
                     at,
                     term: Some(t0),
+                    election: None,
                     message: format!(
                         "leader {i} stopped leading within its own term {t0} at {}, connected to a majority, {} (§5.1: a leader steps down only on a higher term)",
                         ms(at),
@@ -250,6 +253,38 @@ impl Watch {
                     ),
                 });
             }
+        }
+        self.merge_elections_of_one_round(at, now);
+    }
+
+    /// Several peers seen moving to a new term in one round (a candidate
+    /// and the voters it reached, in some order the samples cannot tell):
+    /// one suspect that names them all, not a guess at who began.
+    fn merge_elections_of_one_round(&mut self, at: Duration, now: &View) {
+        let moved: Vec<usize> = (0..self.suspects.len())
+            .filter(|&i| {
+                self.suspects[i]
+                    .as_ref()
+                    .is_some_and(|s| s.at == at && s.election.is_some())
+            })
+            .collect();
+        let [first, _, ..] = moved[..] else {
+            return;
+        };
+        let Some((leader, t0, t1)) = self.suspects[first].as_ref().and_then(|s| s.election) else {
+            return;
+        };
+        for &i in &moved[1..] {
+            self.suspects[i] = None;
+        }
+        let names = moved.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+        if let Some(suspect) = self.suspects[first].as_mut() {
+            suspect.message = format!(
+                "an election for term {t1} began at {} (servers {} left term {t0} between two samples) while server {leader} led term {t0}, connected, {} (§5.2: heartbeats keep elections away)",
+                ms(at),
+                names.join(" and "),
+                quiet_since(at, now)
+            );
         }
     }
 
@@ -290,6 +325,7 @@ impl Watch {
         Some(Suspect {
             at,
             term: None,
+            election: Some((leader, t0, t1)),
             message,
         })
     }
@@ -537,6 +573,15 @@ mod tests {
         let err = run(&mut Watch::default(), S, &rounds(&stable, &itself)).unwrap_err();
         assert!(
             err.contains("leader 0 of term 2 started an election"),
+            "{err}"
+        );
+        // Two peers seen moving in one round: both named, no guess.
+        let both = view(&[(3, false), (2, false), (3, false)]);
+        let err = run(&mut Watch::default(), S, &rounds(&stable, &both)).unwrap_err();
+        assert!(
+            err.contains("an election for term 3 began")
+                && err.contains("servers 0 and 2 left term 2")
+                && err.contains("server 0 led term 2"),
             "{err}"
         );
         // Legal: no leader seen in that term, a disconnected leader, a

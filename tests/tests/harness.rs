@@ -218,7 +218,7 @@ fn monitor_catches_elections_while_a_leader_is_in_place() {
     assert_monitor_catches(
         "keeps-electing",
         "stable_leader_2a_extra",
-        "started an election for term",
+        "n election for term",
     );
 }
 
