@@ -15,6 +15,11 @@
 //! thread per RPC. A logical thread has its own name, owner and panic
 //! report; it ends when its closure returns.
 //!
+//! Each thread also has an [`Origin`]: the student's code (started while
+//! the harness was inside a Raft call, see [`as_student`], or by such a
+//! thread) or the harness's and network's. A test that leaves threads
+//! behind can then say whose they are.
+//!
 //! Nothing outside this module may call `std::thread::spawn` (clippy
 //! enforces it): a deterministic scheduler will later run every thread here.
 
@@ -41,14 +46,33 @@ struct OwnerState {
 
 #[derive(Default)]
 struct OwnerInner {
-    /// Live threads by id, with their names.
-    live: BTreeMap<u64, String>,
+    /// Live threads by id, with their names and origins.
+    live: BTreeMap<u64, (String, Origin)>,
     /// Failures reported by this owner's threads, oldest first.
     failures: Vec<String>,
 }
 
+/// Whose code started a thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The harness or the network.
+    Harness,
+    /// The student's code: the Raft.
+    Student,
+}
+
 thread_local! {
     static CURRENT: RefCell<Option<Owner>> = const { RefCell::new(None) };
+    static ORIGIN: std::cell::Cell<Origin> = const { std::cell::Cell::new(Origin::Harness) };
+}
+
+/// Runs `f` (a call into the student's code) so that every thread it
+/// starts, and every thread those start, counts as the student's.
+pub fn as_student<T>(f: impl FnOnce() -> T) -> T {
+    let previous = ORIGIN.with(|o| o.replace(Origin::Student));
+    let result = f();
+    ORIGIN.with(|o| o.set(previous));
+    result
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -108,7 +132,20 @@ impl Owner {
 
     /// Names of the owner's threads that are still running.
     pub fn live_threads(&self) -> Vec<String> {
-        self.0.inner.lock().live.values().cloned().collect()
+        self.0
+            .inner
+            .lock()
+            .live
+            .values()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// Names of the owner's threads of `origin` that are still running.
+    pub fn live_threads_of(&self, origin: Origin) -> Vec<String> {
+        let inner = self.0.inner.lock();
+        let of = inner.live.values().filter(|(_, o)| *o == origin);
+        of.map(|(n, _)| n.clone()).collect()
     }
 
     /// Waits up to `timeout` for a failure to be recorded; returns the
@@ -131,14 +168,15 @@ impl Owner {
         let mut inner = self.0.inner.lock();
         while !inner.live.is_empty() {
             if self.0.changed.wait_until(&mut inner, deadline).timed_out() {
-                return Err(inner.live.values().cloned().collect());
+                return Err(inner.live.values().map(|(n, _)| n.clone()).collect());
             }
         }
         Ok(())
     }
 
-    fn register(&self, id: u64, name: &str) {
-        self.0.inner.lock().live.insert(id, name.to_string());
+    fn register(&self, id: u64, name: &str, origin: Origin) {
+        let entry = (name.to_string(), origin);
+        self.0.inner.lock().live.insert(id, entry);
         LIVE_TOTAL.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -205,11 +243,13 @@ where
 {
     let name = name.into();
     let owner = Owner::current();
+    let origin = ORIGIN.with(|o| o.get());
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    owner.register(id, &name);
+    owner.register(id, &name, origin);
     let thread_name = name.clone();
     let (done, result) = crossbeam_channel::bounded(1);
     crate::workers::execute(Box::new(move || {
+        ORIGIN.with(|o| o.set(origin));
         let result = {
             let _enter = owner.enter();
             catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
@@ -281,5 +321,35 @@ mod tests {
         drop(tx);
         assert!(owner.wait_threads_ended(Duration::from_secs(5)).is_ok());
         assert!(owner.failure().is_none());
+    }
+
+    #[test]
+    fn threads_started_inside_student_code_are_the_students() {
+        let owner = Owner::new("t3");
+        let _in = owner.enter();
+        let (tx, rx) = crate::chan::bounded::<()>(0);
+        let (rx1, rx2) = (rx.clone(), rx.clone());
+        spawn("harness-thread", move || {
+            let _ = rx.recv();
+        });
+        as_student(|| {
+            spawn("raft-thread", move || {
+                spawn("raft-child", move || {
+                    let _ = rx1.recv();
+                });
+            })
+        })
+        .join()
+        .unwrap();
+        spawn("after", move || {
+            let _ = rx2.recv();
+        });
+        assert_eq!(owner.live_threads_of(Origin::Student), vec!["raft-child"]);
+        assert_eq!(
+            owner.live_threads_of(Origin::Harness),
+            vec!["harness-thread", "after"]
+        );
+        drop(tx);
+        assert!(owner.wait_threads_ended(Duration::from_secs(5)).is_ok());
     }
 }

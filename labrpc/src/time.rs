@@ -122,9 +122,17 @@ impl OversleepWatch {
         OversleepWatch(worst)
     }
 
-    /// The worst oversleep since [`OversleepWatch::start`].
+    /// The worst oversleep since [`OversleepWatch::start`] (or the last
+    /// [`OversleepWatch::take`]).
     pub fn worst(&self) -> Duration {
         Duration::from_micros(self.0.load(Ordering::Relaxed))
+    }
+
+    /// The worst oversleep since the start or the last take, and starts a
+    /// new window: a watcher polling it learns of every stall, not only of
+    /// a new worst.
+    pub fn take(&self) -> Duration {
+        Duration::from_micros(self.0.swap(0, Ordering::Relaxed))
     }
 }
 
@@ -146,6 +154,23 @@ mod tests {
         assert!(t0.elapsed() >= Duration::from_millis(20));
         assert!(now() - t0 >= Duration::from_millis(20));
         assert!(worst_oversleep() < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_take_starts_a_new_window_so_a_late_wake_below_the_worst_still_shows() {
+        let watch = OversleepWatch::start();
+        note_wake(
+            std::time::Instant::now() - Duration::from_millis(900),
+            Duration::ZERO,
+        );
+        assert!(watch.take() >= Duration::from_millis(900));
+        note_wake(
+            std::time::Instant::now() - Duration::from_millis(300),
+            Duration::ZERO,
+        );
+        let second = watch.take();
+        assert!(second >= Duration::from_millis(300), "{second:?}");
+        assert!(second < Duration::from_millis(900), "{second:?}");
     }
 
     #[test]

@@ -28,11 +28,30 @@ impl Core {
             let core = self.clone();
             let args = args.clone();
             thread::spawn(format!("raft-{}-vote-{peer}", self.me), move || {
-                if let Some(reply) = core.peers[peer].call("Raft.RequestVote", &args) {
-                    core.handle_vote_reply(&args, reply);
-                }
+                core.call_request_vote(peer, &args);
             });
         }
+    }
+
+    /// One RequestVote call to `peer` and the counting of its answer, on
+    /// the calling thread. Skipped if the peer was killed or is no longer
+    /// the candidate of `args.term`: this thread may start well after the
+    /// election did, and once `kill` has returned no RPC may leave.
+    fn call_request_vote(self: &Arc<Self>, peer: usize, args: &RequestVoteArgs) {
+        if !self.still_candidate_of(args.term) {
+            return;
+        }
+        if let Some(reply) = self.peers[peer].call("Raft.RequestVote", args) {
+            self.handle_vote_reply(args, reply);
+        }
+    }
+
+    /// True if this peer is alive and still a candidate in `term`. Read
+    /// under the lock `kill` takes to set its flag, so that a call decided
+    /// here was decided before `kill` began.
+    fn still_candidate_of(&self, term: u64) -> bool {
+        let state = self.lock();
+        !self.killed() && state.current_term == term && matches!(state.role, Role::Candidate { .. })
     }
 
     /// Counts a vote. A reply from an older election, or arriving after

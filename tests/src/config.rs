@@ -7,7 +7,8 @@
 //! into a Raft that could block (except `get_state`/`start`, as Go does).
 
 use crate::applier::{self, Applied};
-use crate::failure::{self, fatal, step};
+use crate::failure::{self, check_background, fatal, step};
+use crate::monitor::Monitor;
 use crate::peer::Peer;
 use crate::report::{self, Stats};
 use labrpc::chan;
@@ -32,6 +33,7 @@ pub struct Config<R: Peer> {
     bytes0: u64,
     max_index0: u64,
     description: String,
+    monitor: Option<Monitor>,
 }
 
 /// The peers as the harness sees them; behind the config's lock.
@@ -40,6 +42,15 @@ pub(crate) struct Shared<R> {
     pub connected: Vec<bool>,
     pub saved: Vec<Option<Persister>>,
     pub end_names: Vec<Vec<String>>,
+    /// How many times each peer was started (a restart is a new peer).
+    pub instances: Vec<u64>,
+    /// The last connect, disconnect, crash or restart since the config
+    /// started its peers (None: none yet).
+    pub last_change: Option<Instant>,
+    /// Disconnects of connected peers and crashes of running ones.
+    pub failures: usize,
+    /// The network is reliable.
+    pub reliable: bool,
 }
 
 /// The time limit of one test, from make_config (Go: 120 s).
@@ -62,6 +73,10 @@ impl<R: Peer> Config<R> {
                 connected: vec![false; n],
                 saved: (0..n).map(|_| None).collect(),
                 end_names: vec![Vec::new(); n],
+                instances: vec![0; n],
+                last_change: None,
+                failures: 0,
+                reliable: !unreliable,
             })),
             applied: Arc::new(Mutex::new(Applied::new(n))),
             snapshot_applier: snapshot,
@@ -72,6 +87,7 @@ impl<R: Peer> Config<R> {
             bytes0: 0,
             max_index0: 0,
             description: String::new(),
+            monitor: None,
         };
         for i in 0..n {
             cfg.start1(i);
@@ -79,6 +95,8 @@ impl<R: Peer> Config<R> {
         for i in 0..n {
             cfg.connect(i);
         }
+        // Starting the peers is no failure.
+        cfg.shared.lock().last_change = None;
         cfg
     }
 
@@ -103,8 +121,10 @@ impl<R: Peer> Config<R> {
             shared.saved[i] = Some(p.copy());
         }
         if let Some(rf) = shared.rafts[i].take() {
+            shared.failures += 1;
+            shared.last_change = Some(time::now());
             drop(shared);
-            rf.kill();
+            thread::as_student(|| rf.kill());
             event!(Some(i), "crash");
             shared = self.shared.lock();
         }
@@ -157,8 +177,13 @@ impl<R: Peer> Config<R> {
             }
         }
         let (tx, rx) = chan::bounded(0);
-        let rf = Arc::new(R::make(ends, i, persister, tx));
-        self.shared.lock().rafts[i] = Some(rf.clone());
+        let rf = Arc::new(thread::as_student(|| R::make(ends, i, persister, tx)));
+        {
+            let mut shared = self.shared.lock();
+            shared.rafts[i] = Some(rf.clone());
+            shared.instances[i] += 1;
+            shared.last_change = Some(time::now());
+        }
         let applied = self.applied.clone();
         if self.snapshot_applier {
             let rf = rf.clone();
@@ -181,6 +206,7 @@ impl<R: Peer> Config<R> {
     pub fn connect(&self, i: usize) {
         let mut shared = self.shared.lock();
         shared.connected[i] = true;
+        shared.last_change = Some(time::now());
         for j in 0..self.n {
             if shared.connected[j] {
                 self.net.enable(&shared.end_names[i][j], true);
@@ -193,7 +219,11 @@ impl<R: Peer> Config<R> {
     /// Go's `disconnect`: disables every end from and to peer `i`.
     pub fn disconnect(&self, i: usize) {
         let mut shared = self.shared.lock();
+        if shared.connected[i] {
+            shared.failures += 1;
+        }
         shared.connected[i] = false;
+        shared.last_change = Some(time::now());
         for j in 0..self.n {
             if let Some(name) = shared.end_names[i].get(j) {
                 self.net.enable(name, false);
@@ -227,6 +257,7 @@ impl<R: Peer> Config<R> {
 
     /// Unreliable network (or not).
     pub fn set_unreliable(&self, unreliable: bool) {
+        self.shared.lock().reliable = !unreliable;
         self.net.set_reliable(!unreliable);
     }
 
@@ -259,9 +290,20 @@ impl<R: Peer> Config<R> {
         step(format!("began {description}"));
     }
 
+    /// Starts the monitors (`monitor.rs`) for the rest of the test: ours,
+    /// not Go's, so only our extra tests call it.
+    pub fn start_monitors(&mut self) {
+        if self.monitor.is_none() {
+            self.monitor = Some(Monitor::start(self.shared.clone()));
+        }
+    }
+
     /// Go's `end`: checks the time limit, then prints the Passed line with
-    /// seconds, peers, RPCs, bytes and commands since `begin`.
-    pub fn end(&self) {
+    /// seconds, peers, RPCs, bytes and commands since `begin` (and, under
+    /// it, what the monitors counted).
+    pub fn end(&mut self) {
+        let figures = self.monitor.take().and_then(Monitor::stop);
+        check_background();
         self.check_timeout();
         let stats = Stats {
             seconds: self.t0.elapsed().as_secs_f64(),
@@ -271,6 +313,9 @@ impl<R: Peer> Config<R> {
             commands: self.applied.lock().max_index - self.max_index0,
         };
         report::passed(&stats);
+        if let Some(figures) = figures {
+            println!("{}", figures.line());
+        }
     }
 
     /// Go's `checkTimeout`: a test that ran past the limit fails.
@@ -287,8 +332,11 @@ impl<R: Peer> Config<R> {
     }
 
     /// Go's `cleanup`: kills every Raft and shuts the network down.
-    fn cleanup(&self) {
+    fn cleanup(&mut self) {
         self.finished.store(true, Ordering::SeqCst);
+        if let Some(monitor) = self.monitor.take() {
+            monitor.stop();
+        }
         let rafts: Vec<Arc<R>> = self
             .shared
             .lock()
@@ -297,7 +345,7 @@ impl<R: Peer> Config<R> {
             .filter_map(Option::take)
             .collect();
         for rf in rafts {
-            rf.kill();
+            thread::as_student(|| rf.kill());
         }
         self.net.cleanup();
     }

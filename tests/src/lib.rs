@@ -6,6 +6,8 @@
 //! - `checks`: what the tests assert (one leader, terms, agreement).
 //! - `applier`: checks every command each peer applies.
 //! - `failure`: failing a test and recording where it was.
+//! - `monitor`: our extra tests' monitors, sampling every peer's state
+//!   every few milliseconds.
 //! - `runner` and `report`: the command line, Go's output, verdicts and the
 //!   result record.
 //! - `lab2a`: the 2A tests, generic over [`Peer`].
@@ -19,6 +21,7 @@ pub mod config;
 pub mod failure;
 pub mod lab2a;
 pub mod lab2a_extra;
+pub mod monitor;
 pub mod peer;
 pub mod report;
 pub mod runner;

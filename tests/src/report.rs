@@ -58,6 +58,9 @@ pub struct ResultRecord<'a> {
     pub failure: Option<&'a str>,
     /// Where the test was when it failed.
     pub step: Option<String>,
+    /// What the monitors counted (tests that run them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::monitor::Figures>,
 }
 
 /// The variable naming the result file.

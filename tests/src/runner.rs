@@ -11,9 +11,10 @@
 //! the process: it must never hang.
 
 use crate::failure::{Failure, failure_step, step};
+use crate::monitor::{self, Figures};
 use crate::report::{self, ResultRecord, Stats};
 use labrpc::chan::{self, RecvTimeoutError};
-use labrpc::thread::{self, Owner};
+use labrpc::thread::{self, Origin, Owner};
 use labrpc::time::{self, Duration, Instant};
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -35,13 +36,27 @@ const THREADS_GRACE: Duration = Duration::from_secs(3);
 /// The exit status of a run with a failed test (cargo's).
 const EXIT_FAILED: i32 = 101;
 
-/// The time limit of one test: `LAB_TEST_LIMIT` seconds, else 120.
+/// The time limit of one test: `LAB_TEST_LIMIT` seconds, else 120. A bad
+/// value never gets this far: [`main`] rejects it before any test runs.
 pub fn test_limit() -> Duration {
-    std::env::var("LAB_TEST_LIMIT")
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map_or(crate::config::TEST_LIMIT, Duration::from_secs_f64)
+    let value = std::env::var("LAB_TEST_LIMIT").ok();
+    parse_test_limit(value.as_deref()).unwrap_or(crate::config::TEST_LIMIT)
+}
+
+/// `LAB_TEST_LIMIT`'s value: a positive number of seconds (decimals
+/// allowed); unset means the default. Err says what is wrong.
+pub fn parse_test_limit(value: Option<&str>) -> Result<Duration, String> {
+    let Some(value) = value else {
+        return Ok(crate::config::TEST_LIMIT);
+    };
+    match value.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!(
+            "LAB_TEST_LIMIT={value:?}: must be a positive number of seconds, such as 120 or 2.5"
+        )),
+    }
 }
 
 /// Go's message for a test past its limit, with the limit in force.
@@ -114,6 +129,8 @@ pub struct Verdict {
     /// background failure): its threads cannot be stopped, so the process
     /// must end once the verdict is reported.
     pub stuck: bool,
+    /// What the monitors counted, in the tests that run them.
+    pub monitor: Option<Figures>,
 }
 
 impl Verdict {
@@ -132,6 +149,7 @@ impl Verdict {
             worst_oversleep_ms: self.worst_oversleep.as_secs_f64() * 1000.0,
             failure: self.failure.as_deref(),
             step: self.failure.as_ref().map(|_| self.step.clone()),
+            monitor: self.monitor.clone(),
         }
     }
 }
@@ -148,6 +166,9 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
         Ok(opts) => opts,
         Err(err) => usage_error(binary, tests, &err),
     };
+    if let Err(err) = parse_test_limit(std::env::var("LAB_TEST_LIMIT").ok().as_deref()) {
+        usage_error(binary, tests, &err);
+    }
     let selected = select(tests, &opts);
     if opts.list {
         print_list(&selected);
@@ -248,6 +269,7 @@ fn finish(tally: &Tally) -> ! {
 pub fn run_test(test: &LabTest) -> Verdict {
     let owner = Owner::new(test.name);
     time::reset_oversleep();
+    monitor::take_figures();
     labrpc::event::begin_test(test.name);
     step("starting");
     let t0 = time::now();
@@ -260,6 +282,7 @@ pub fn run_test(test: &LabTest) -> Verdict {
         stats,
         seconds: t0.elapsed().as_secs_f64(),
         worst_oversleep: time::worst_oversleep(),
+        monitor: monitor::take_figures(),
     };
     let mut failure = match wait_for_test(&owner, &done, t0, test_limit()) {
         Ok(outcome) => outcome.err().or_else(|| owner.failure()),
@@ -272,8 +295,8 @@ pub fn run_test(test: &LabTest) -> Verdict {
     };
     let mut where_failed = failure_step();
     step("after cleanup: waiting for the test's threads to end");
-    if let Err(left) = owner.wait_threads_ended(THREADS_GRACE) {
-        let leak = format!("threads still running after cleanup: {left:?}");
+    if owner.wait_threads_ended(THREADS_GRACE).is_err() {
+        let leak = leftover_threads(&owner);
         if failure.is_none() {
             where_failed = failure_step();
         }
@@ -291,6 +314,23 @@ pub fn run_test(test: &LabTest) -> Verdict {
         failure = Some("the test ended without calling end()".to_string());
     }
     verdict(failure, where_failed, stats)
+}
+
+/// The threads `owner` still has, the student's (the Raft's) apart from
+/// the harness's and the network's.
+fn leftover_threads(owner: &Owner) -> String {
+    let list = |names: Vec<String>| {
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{names:?}")
+        }
+    };
+    format!(
+        "threads still running after cleanup: the Raft's: {}; the harness's and network's: {}",
+        list(owner.live_threads_of(Origin::Student)),
+        list(owner.live_threads_of(Origin::Harness))
+    )
 }
 
 /// Starts the test's body on a thread owned by `owner`; the receiver gets
@@ -408,6 +448,23 @@ mod tests {
                 .unwrap()
                 .list
         );
+    }
+
+    #[test]
+    fn test_limit_is_a_positive_number_of_seconds() {
+        assert_eq!(parse_test_limit(None), Ok(crate::config::TEST_LIMIT));
+        assert_eq!(parse_test_limit(Some("15")), Ok(Duration::from_secs(15)));
+        assert_eq!(
+            parse_test_limit(Some(" 2.5 ")),
+            Ok(Duration::from_millis(2500))
+        );
+        for bad in ["abc", "0", "-1", "2s", "", "inf", "NaN", "1e300"] {
+            let err = parse_test_limit(Some(bad)).unwrap_err();
+            assert!(
+                err.contains("LAB_TEST_LIMIT") && err.contains("positive number of seconds"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

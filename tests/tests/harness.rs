@@ -9,6 +9,7 @@
 
 use labrpc::time::{self, Duration};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The time limit the broken runs get.
 const LIMIT_SECS: u64 = 15;
@@ -22,7 +23,12 @@ struct Run {
 }
 
 fn run_broken(which: &str, test: &str, extra_env: &[(&str, &str)]) -> Run {
-    let out_path = std::env::temp_dir().join(format!("broken-{which}-{}.out", std::process::id()));
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, Ordering::SeqCst);
+    let out_path = std::env::temp_dir().join(format!(
+        "broken-{which}-{test}-{}-{run}.out",
+        std::process::id()
+    ));
     let out = std::fs::File::create(&out_path).unwrap();
     let t0 = time::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
@@ -155,9 +161,132 @@ fn peers_applying_different_commands_fail_with_apply_error() {
 }
 
 #[test]
-fn thread_left_after_kill_fails_the_test() {
+fn thread_left_after_kill_fails_the_test_and_is_named_the_rafts() {
     let run = run_broken("thread-leak", "initial_election_2a", &[]);
-    assert_fails_with(&run, &["threads still running after cleanup", "-leaker"]);
+    assert_fails_with(
+        &run,
+        &[
+            "threads still running after cleanup: the Raft's: [\"broken-",
+            "-leaker\"",
+            "the harness's and network's: none",
+        ],
+    );
+}
+
+/// Runs `which` in the extra test `test` and expects a monitor's failure
+/// with `expected` in it, well before the limit.
+fn assert_monitor_catches(which: &str, test: &str, expected: &str) {
+    let record = std::env::temp_dir().join(format!("record-{which}-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&record);
+    let run = run_broken(
+        which,
+        test,
+        &[("LAB_RESULT_FILE", record.to_str().unwrap())],
+    );
+    assert_fails_with(&run, &[&format!("--- FAIL: {test}"), "monitor: ", expected]);
+    let text = std::fs::read_to_string(&record).unwrap_or_default();
+    let _ = std::fs::remove_file(&record);
+    let r: serde_json::Value = serde_json::from_str(text.lines().next().unwrap_or("null")).unwrap();
+    assert_eq!(r["passed"], false, "{text}");
+    assert!(
+        r["failure"].as_str().unwrap_or("").contains(expected),
+        "{text}"
+    );
+    assert!(r["step"].is_string(), "{text}");
+}
+
+#[test]
+fn monitor_catches_a_second_leader_in_a_term_for_30_ms() {
+    assert_monitor_catches(
+        "brief-second-leader",
+        "stable_leader_2a_extra",
+        "election safety (§5.2): servers ",
+    );
+}
+
+#[test]
+fn monitor_catches_a_leader_stepping_down_within_its_term() {
+    assert_monitor_catches(
+        "steps-down",
+        "stable_leader_2a_extra",
+        "stopped leading within its own term",
+    );
+}
+
+#[test]
+fn monitor_catches_elections_while_a_leader_is_in_place() {
+    assert_monitor_catches(
+        "keeps-electing",
+        "stable_leader_2a_extra",
+        "n election for term",
+    );
+}
+
+#[test]
+fn reference_raft_passes_the_monitored_tests_with_their_figures() {
+    let record =
+        std::env::temp_dir().join(format!("record-monitored-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&record);
+    let run = run_broken(
+        "none",
+        "elections_per_failure_2a_extra",
+        &[("LAB_RESULT_FILE", record.to_str().unwrap())],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(run.output.contains("  ... monitors: "), "{}", run.output);
+    let text = std::fs::read_to_string(&record).unwrap();
+    let _ = std::fs::remove_file(&record);
+    let r: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(r["monitor"]["failures_injected"], 2, "{text}");
+    assert!(
+        r["monitor"]["leaders_elected"].as_u64().unwrap() >= 2,
+        "{text}"
+    );
+    assert!(r["monitor"]["samples"].as_u64().unwrap() > 100, "{text}");
+}
+
+#[test]
+fn a_stuck_tests_record_names_its_step() {
+    let record = std::env::temp_dir().join(format!("record-stuck-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&record);
+    let run = run_broken(
+        "deadlock",
+        "initial_election_2a",
+        &[
+            ("LAB_RESULT_FILE", record.to_str().unwrap()),
+            ("LAB_TEST_LIMIT", "3"),
+        ],
+    );
+    assert_fails_with(
+        &run,
+        &["test took longer than 3 seconds", "ending the process"],
+    );
+    let text = std::fs::read_to_string(&record).unwrap();
+    let _ = std::fs::remove_file(&record);
+    let r: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(r["passed"], false, "{text}");
+    assert!(
+        r["step"]
+            .as_str()
+            .unwrap_or("")
+            .contains("asking server 0 for get_state"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_test_limit_is_refused_before_any_test_runs() {
+    for bad in ["abc", "0", "-1", "2s"] {
+        let run = run_broken("none", "initial_election_2a", &[("LAB_TEST_LIMIT", bad)]);
+        assert_eq!(run.status, Some(2), "{bad}: {}", run.output);
+        assert!(
+            run.output.contains(&format!("LAB_TEST_LIMIT={bad:?}"))
+                && run.output.contains("positive number of seconds"),
+            "{bad}: {}",
+            run.output
+        );
+        assert!(!run.output.contains("Test (2A)"), "{bad}: {}", run.output);
+    }
 }
 
 #[test]

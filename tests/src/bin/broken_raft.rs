@@ -12,11 +12,19 @@
 //! | `thread-leak` | `kill` leaves a thread running |
 //! | `apply-conflict` | each peer applies its own number as the command at index 1 |
 //! | `panic-while-stuck` | `get_state` blocks forever, and a second after `make` a thread panics |
+//! | `brief-second-leader` | 1.5 s after `make`, every follower claims for 30 ms to lead its term |
+//! | `steps-down` | a leader says it is a follower of its own term once it has led it for a second |
+//! | `keeps-electing` | from 1.5 s after `make`, a follower's term runs one ahead more every second, as if it kept starting elections |
+//!
+//! The last three wrap the reference Raft and change only what `get_state`
+//! says, at moments Go's checks do not sample: they prove the monitors
+//! (`monitor.rs`) see what Go's 2A checks miss. Each kind runs the 2A
+//! tests and our extra tests.
 
 use labrpc::chan::Sender;
 use labrpc::sync::atomic::{AtomicBool, Ordering};
 use labrpc::sync::{Arc, Mutex};
-use labrpc::time::{self, Duration};
+use labrpc::time::{self, Duration, Instant};
 use labrpc::{ClientEnd, Service, thread};
 use raft::{ApplyMsg, Persister};
 use tests::Peer;
@@ -202,20 +210,102 @@ impl<const PANICS: bool> Peer for WithExtraThread<PANICS> {
     }
 }
 
+/// What the reference Raft says, and when this peer was made: the base of
+/// the kinds that change only what `get_state` says.
+struct Lying<const KIND: u8> {
+    raft: raft::Raft,
+    made: Instant,
+    /// The term this peer has led since when, as last reported.
+    led: Mutex<Option<(u64, Instant)>>,
+}
+
+const BRIEF_SECOND_LEADER: u8 = 0;
+const STEPS_DOWN: u8 = 1;
+const KEEPS_ELECTING: u8 = 2;
+
+impl<const KIND: u8> Lying<KIND> {
+    /// What this kind says instead of the reference's `(term, leader)`.
+    fn lie(&self, term: u64, leader: bool) -> (u64, bool) {
+        let age = self.made.elapsed();
+        match KIND {
+            BRIEF_SECOND_LEADER => {
+                let window = Duration::from_millis(1500)..Duration::from_millis(1530);
+                (term, leader || window.contains(&age))
+            }
+            STEPS_DOWN => {
+                let mut led = self.led.lock();
+                if !leader {
+                    *led = None;
+                    return (term, false);
+                }
+                let since = match *led {
+                    Some((t, since)) if t == term => since,
+                    _ => led.insert((term, time::now())).1,
+                };
+                (term, since.elapsed() < Duration::from_secs(1))
+            }
+            _ => {
+                let ahead = age.saturating_sub(Duration::from_millis(500)).as_secs();
+                if leader {
+                    (term, true)
+                } else {
+                    (term + ahead, false)
+                }
+            }
+        }
+    }
+}
+
+impl<const KIND: u8> Peer for Lying<KIND> {
+    fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
+        Lying {
+            raft: raft::Raft::make(p, me, s, a),
+            made: time::now(),
+            led: Mutex::new(None),
+        }
+    }
+    fn get_state(&self) -> (u64, bool) {
+        let (term, leader) = self.raft.get_state();
+        self.lie(term, leader)
+    }
+    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
+        self.raft.start(c)
+    }
+    fn kill(&self) {
+        self.raft.kill();
+    }
+    fn snapshot(&self, i: u64, s: Vec<u8>) {
+        self.raft.snapshot(i, s)
+    }
+    fn service(&self) -> Service {
+        self.raft.service()
+    }
+}
+
+/// Go's 2A tests, then our extra tests, for `R`.
+fn all_tests<R: Peer>() -> Vec<tests::LabTest> {
+    let mut all = tests::lab2a_tests::<R>();
+    all.extend(tests::lab2a_extra::tests::<R>());
+    all
+}
+
 fn main() {
     let which = std::env::var("LAB_BROKEN").unwrap_or_default();
     let tests = match which.as_str() {
-        "none" => tests::lab2a_tests::<raft::Raft>(),
-        "never-elects" => tests::lab2a_tests::<NeverElects>(),
-        "two-leaders" => tests::lab2a_tests::<TwoLeaders>(),
-        "deadlock" => tests::lab2a_tests::<Deadlock>(),
-        "panic" => tests::lab2a_tests::<WithExtraThread<true>>(),
-        "thread-leak" => tests::lab2a_tests::<WithExtraThread<false>>(),
-        "panic-while-stuck" => tests::lab2a_tests::<PanicWhileStuck>(),
-        "apply-conflict" => tests::lab2a_tests::<ApplyConflict>(),
+        "none" => all_tests::<raft::Raft>(),
+        "never-elects" => all_tests::<NeverElects>(),
+        "two-leaders" => all_tests::<TwoLeaders>(),
+        "deadlock" => all_tests::<Deadlock>(),
+        "panic" => all_tests::<WithExtraThread<true>>(),
+        "thread-leak" => all_tests::<WithExtraThread<false>>(),
+        "panic-while-stuck" => all_tests::<PanicWhileStuck>(),
+        "apply-conflict" => all_tests::<ApplyConflict>(),
+        "brief-second-leader" => all_tests::<Lying<BRIEF_SECOND_LEADER>>(),
+        "steps-down" => all_tests::<Lying<STEPS_DOWN>>(),
+        "keeps-electing" => all_tests::<Lying<KEEPS_ELECTING>>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, panic, thread-leak, panic-while-stuck, apply-conflict; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, panic, thread-leak, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing; got {other:?}"
             );
             std::process::exit(2);
         }
