@@ -1,6 +1,6 @@
 //! Client ends: one caller's handle to one server, through the network.
 
-use crate::network::Network;
+use crate::network::{Network, Route};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -42,11 +42,48 @@ impl ClientEnd {
         A: Serialize,
         R: DeserializeOwned,
     {
+        self.send(svc_meth, args).wait()
+    }
+
+    /// The first half of [`ClientEnd::call`]: puts the request on the
+    /// network (the network counts it and fixes its route) on the calling
+    /// thread, without waiting for anything, and returns the call to
+    /// [`Sent::wait`] on. A caller that must not send once some flag of its
+    /// own is set (a killed peer) can check the flag and send under one
+    /// lock, then wait without it.
+    pub fn send<A: Serialize>(&self, svc_meth: &str, args: &A) -> Sent {
         let request = labcodec::encode(args);
-        let reply = self.net.0.deliver(&self.name, svc_meth, request)?;
+        Sent {
+            ticket: self.net.0.send(&self.name, request.len()),
+            end: self.clone(),
+            svc_meth: svc_meth.to_string(),
+            request,
+        }
+    }
+}
+
+/// A request already counted by the network, whose reply is still to come
+/// (see [`ClientEnd::send`]).
+#[must_use = "a sent call does nothing more until it is waited on"]
+pub struct Sent {
+    ticket: Option<(u64, Route)>,
+    end: ClientEnd,
+    svc_meth: String,
+    request: Vec<u8>,
+}
+
+impl Sent {
+    /// Carries the request and waits for the reply: the second half of
+    /// [`ClientEnd::call`], with the same `None` and panics.
+    pub fn wait<R: DeserializeOwned>(self) -> Option<R> {
+        let reply =
+            self.end
+                .net
+                .0
+                .carry(self.ticket?, &self.end.name, &self.svc_meth, self.request)?;
         match labcodec::decode(&reply) {
             Ok(reply) => Some(reply),
-            Err(err) => panic!("ClientEnd::call({svc_meth}): decode reply: {err}"),
+            Err(err) => panic!("ClientEnd::call({}): decode reply: {err}", self.svc_meth),
         }
     }
 }

@@ -79,6 +79,6 @@ pub mod thread;
 pub mod time;
 mod workers;
 
-pub use end::ClientEnd;
+pub use end::{ClientEnd, Sent};
 pub use network::{DEAD_CHECK_PERIOD, Network};
 pub use service::{Server, Service};

@@ -57,7 +57,7 @@ struct Tables {
 
 /// What a request saw of the network when it started (Go samples these
 /// once per request).
-struct Route {
+pub(crate) struct Route {
     server: Option<(String, Server)>,
     reliable: bool,
     long_reordering: bool,
@@ -194,14 +194,27 @@ impl Network {
 }
 
 impl NetState {
-    /// Delivers one encoded request from `end` and returns the encoded
-    /// reply, or `None` where Go's `Call` returns false.
-    pub(crate) fn deliver(&self, end: &str, svc_meth: &str, args: Vec<u8>) -> Option<Vec<u8>> {
+    /// Puts one encoded request from `end` on the network: counts it and
+    /// fixes its route, on the calling thread, and returns it to be
+    /// carried by [`NetState::carry`]. `None` if the network was cleaned
+    /// up (nothing is counted then).
+    pub(crate) fn send(&self, end: &str, bytes: usize) -> Option<(u64, Route)> {
         if self.stop.lock().is_none() {
             return None;
         }
-        let route = self.count_and_route(end, args.len());
-        let id = NEXT_RPC_ID.fetch_add(1, Ordering::Relaxed);
+        let route = self.count_and_route(end, bytes);
+        Some((NEXT_RPC_ID.fetch_add(1, Ordering::Relaxed), route))
+    }
+
+    /// Carries a request [`NetState::send`] put on the network and returns
+    /// the encoded reply, or `None` where Go's `Call` returns false.
+    pub(crate) fn carry(
+        &self,
+        (id, route): (u64, Route),
+        end: &str,
+        svc_meth: &str,
+        args: Vec<u8>,
+    ) -> Option<Vec<u8>> {
         crate::event!(
             None,
             "rpc_send",

@@ -234,6 +234,25 @@ fn counters_sit_where_go_puts_them() {
 }
 
 #[test]
+fn a_sent_call_is_counted_before_it_is_waited_on() {
+    let net = Network::new();
+    serve_junk(&net, "s");
+    let e = end_to(&net, "e", "s");
+    let sent = e.send("JunkServer.Handler2", &7i64);
+    // Counted and routed on the sending thread: nothing has waited yet.
+    assert_eq!(net.total_count(), 1);
+    assert_eq!(net.total_bytes() as usize, labcodec::encode(&7i64).len());
+    let r: Option<String> = sent.wait();
+    assert_eq!(r.as_deref(), Some("handler2-7"));
+    assert_eq!(net.count("s"), 1);
+    net.cleanup();
+    // After cleanup nothing is counted, and the wait fails at once.
+    let r: Option<String> = e.send("JunkServer.Handler2", &8i64).wait();
+    assert_eq!(r, None);
+    assert_eq!(net.total_count(), 1);
+}
+
+#[test]
 fn replaced_server_never_replies() {
     let net = Network::new();
     let first = sleepy_server(&net, "s");

@@ -9,7 +9,7 @@ use crate::peer::Core;
 use crate::rpc::{RequestVoteArgs, RequestVoteReply};
 use crate::state::{Role, State};
 use labrpc::sync::{Arc, MutexGuard};
-use labrpc::{event, thread};
+use labrpc::{Sent, event, thread};
 
 impl Core {
     /// Becomes a candidate in a new term and asks every other peer for its
@@ -38,20 +38,23 @@ impl Core {
     /// the candidate of `args.term`: this thread may start well after the
     /// election did, and once `kill` has returned no RPC may leave.
     fn call_request_vote(self: &Arc<Self>, peer: usize, args: &RequestVoteArgs) {
-        if !self.still_candidate_of(args.term) {
+        let Some(sent) = self.send_if_candidate_of(peer, args) else {
             return;
-        }
-        if let Some(reply) = self.peers[peer].call("Raft.RequestVote", args) {
+        };
+        if let Some(reply) = sent.wait() {
             self.handle_vote_reply(args, reply);
         }
     }
 
-    /// True if this peer is alive and still a candidate in `term`. Read
-    /// under the lock `kill` takes to set its flag, so that a call decided
-    /// here was decided before `kill` began.
-    fn still_candidate_of(&self, term: u64) -> bool {
+    /// Puts the RequestVote on the network if this peer is alive and still
+    /// a candidate in `args.term`. The check and the send happen under the
+    /// lock `kill` takes to set its flag, so a request either left before
+    /// `kill` began or never leaves.
+    fn send_if_candidate_of(&self, peer: usize, args: &RequestVoteArgs) -> Option<Sent> {
         let state = self.lock();
-        !self.killed() && state.current_term == term && matches!(state.role, Role::Candidate { .. })
+        let candidate =
+            state.current_term == args.term && matches!(state.role, Role::Candidate { .. });
+        (!self.killed() && candidate).then(|| self.peers[peer].send("Raft.RequestVote", args))
     }
 
     /// Counts a vote. A reply from an older election, or arriving after

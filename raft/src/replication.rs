@@ -14,8 +14,8 @@ use crate::peer::Core;
 use crate::rpc::{AppendEntriesArgs, AppendEntriesReply};
 use crate::state::{HEARTBEAT_INTERVAL, Role, State};
 use labrpc::sync::{Arc, MutexGuard};
-use labrpc::thread;
 use labrpc::time::{Duration, Instant, now};
+use labrpc::{Sent, thread};
 
 /// How long an unanswered AppendEntries to a follower holds back the next
 /// one. Long enough that an unreachable follower costs a few RPCs a second
@@ -53,10 +53,10 @@ impl Core {
     /// Skipped if the peer is dead, no longer the leader of `args.term`, or
     /// an earlier call to `peer` is still out (see the module doc).
     fn call_append_entries(self: &Arc<Self>, peer: usize, args: AppendEntriesArgs) {
-        let Some(sent) = self.claim_append_call(peer, args.term) else {
+        let Some((sent, call)) = self.claim_append_call(peer, &args) else {
             return;
         };
-        let reply = self.peers[peer].call("Raft.AppendEntries", &args);
+        let reply = call.wait();
         let mut state = self.lock();
         if state.append_in_flight[peer] == Some(sent) {
             state.append_in_flight[peer] = None;
@@ -66,11 +66,14 @@ impl Core {
         }
     }
 
-    /// Marks a call to `peer` as out and returns when it was sent, or None
-    /// if it must not be sent now.
-    fn claim_append_call(&self, peer: usize, term: u64) -> Option<Instant> {
+    /// Marks a call to `peer` as out and puts it on the network, returning
+    /// when it was sent and the call to wait on, or None if it must not be
+    /// sent now. The checks and the send happen under the lock `kill` takes
+    /// to set its flag, so a request either left before `kill` began or
+    /// never leaves.
+    fn claim_append_call(&self, peer: usize, args: &AppendEntriesArgs) -> Option<(Instant, Sent)> {
         let mut state = self.lock();
-        if self.killed() || !state.is_leader() || state.current_term != term {
+        if self.killed() || !state.is_leader() || state.current_term != args.term {
             return None;
         }
         let now = now();
@@ -80,7 +83,7 @@ impl Core {
             return None;
         }
         state.append_in_flight[peer] = Some(now);
-        Some(now)
+        Some((now, self.peers[peer].send("Raft.AppendEntries", args)))
     }
 
     /// Updates next_index/match_index from a follower's answer (§5.3).
