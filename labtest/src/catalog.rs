@@ -326,7 +326,7 @@ mod tests {
         }
     }
 
-    /// A built grade with `go` of 15 and `extra` of 10.
+    /// A built grade with `go` of 15 and `extra` of 15 (both out of 15).
     fn grade(go: f64, extra: f64) -> Grade {
         Grade {
             built: true,
@@ -340,16 +340,16 @@ mod tests {
     fn claims_are_computed_from_the_grades() {
         let (reference, a, b) = (bug("reference", false), bug("a", true), bug("b", true));
         let all_caught = [
-            (&reference, grade(15.0, 10.0)),
-            (&a, grade(10.0, 10.0)),
-            (&b, grade(15.0, 5.0)),
+            (&reference, grade(15.0, 15.0)),
+            (&a, grade(10.0, 15.0)),
+            (&b, grade(15.0, 10.0)),
         ];
         assert_eq!(
             claims(&all_caught, 2),
             "the reference scores full marks\nall 2 catalog bugs graded: every one scores below full marks, 1 of them only through the extra set"
         );
         // A bug at full marks and a short reference: no false claim.
-        let missed = [(&reference, grade(10.0, 10.0)), (&a, grade(15.0, 10.0))];
+        let missed = [(&reference, grade(10.0, 15.0)), (&a, grade(15.0, 15.0))];
         let text = claims(&missed, 2);
         assert!(
             text.contains("the reference does NOT score full marks"),
