@@ -103,6 +103,12 @@ fn two_leaders_in_a_term_fail() {
     assert_fails_with(&run, &["term 1 has 3 (>1) leaders"]);
 }
 
+/// True when this run of the proofs is in virtual time (`LAB_TIME`, which
+/// the broken Rafts' processes inherit).
+fn virtual_time() -> bool {
+    std::env::var("LAB_TIME").is_ok_and(|t| t.trim() == "virtual")
+}
+
 #[test]
 fn deadlock_in_get_state_times_out_and_exits() {
     let run = run_broken("deadlock", "initial_election_2a", &[]);
@@ -115,10 +121,69 @@ fn deadlock_in_get_state_times_out_and_exits() {
             "ending the process",
         ],
     );
+    if virtual_time() {
+        // The limit is on the virtual clock: reached without waiting it out.
+        assert!(
+            run.seconds < LIMIT_SECS as f64 / 2.0,
+            "virtual time waited out a real limit: {:.1}s",
+            run.seconds
+        );
+    } else {
+        assert!(
+            run.seconds >= LIMIT_SECS as f64,
+            "failed before the limit: {:.1}s",
+            run.seconds
+        );
+    }
+}
+
+#[test]
+fn a_thread_that_never_calls_the_layer_is_named() {
+    let run = run_broken("spins", "initial_election_2a", &[]);
+    if virtual_time() {
+        assert_fails_with(
+            &run,
+            &[
+                "thread 'broken-",
+                "-spinner' ran 10 s of wall-clock time without reaching a scheduling point",
+                "ending the process",
+            ],
+        );
+    } else {
+        assert_fails_with(
+            &run,
+            &["threads still running after cleanup: the Raft's: [\"broken-"],
+        );
+    }
+}
+
+#[test]
+fn a_true_deadlock_fails_at_once_in_virtual_time_naming_each_wait() {
+    let run = run_broken("deadlock-wait", "initial_election_2a", &[]);
+    if !virtual_time() {
+        // Real time cannot tell a deadlock from a slow Raft: the limit ends it.
+        assert_fails_with(
+            &run,
+            &[&format!("test took longer than {LIMIT_SECS} seconds")],
+        );
+        return;
+    }
+    assert_fails_with(
+        &run,
+        &[
+            "--- FAIL: initial_election_2a",
+            "deadlock: no thread of the test can go on",
+            "'test-initial_election_2a': for a lock held by 'broken-0-holder'",
+            "'broken-0-holder': to receive on a channel",
+            "while: check_one_leader: round 1 of 10: asking server 0 for get_state",
+            "LAB_TIME=virtual",
+            "ending the process",
+        ],
+    );
     assert!(
-        run.seconds >= LIMIT_SECS as f64,
-        "failed before the limit: {:.1}s",
-        run.seconds
+        !run.output.contains("test took longer"),
+        "the deadlock waited for the limit:\n{}",
+        run.output
     );
 }
 
