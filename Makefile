@@ -16,19 +16,25 @@ ARGS ?=
 # reports folder).
 GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED))
 
-.PHONY: test-2a test-2a-extra test fmt-check clippy test-all test-browser test-handout bench-labrpc \
+.PHONY: test-2a test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc \
 	stress-2a handout grade grade-all grade-catalog log timeline
 
-## The three 2A tests, release build, in Go's order, one at a time.
+## The three 2A tests, release build, in Go's order, one at a time
+## (TIME=virtual: in virtual time, a fraction of a second).
+TIME ?=
 test-2a:
-	$(CARGO) test --release -p tests --test raft_2a
+	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2a
 
 ## Our extra 2A tests (heartbeat rate, stable leader).
 test-2a-extra:
 	$(CARGO) test --release -p tests --test raft_2a_extra
 
 ## Every test of the workspace, plus the fmt and clippy checks (CI runs this).
-test: fmt-check clippy test-all test-browser test-handout
+test: fmt-check clippy test-all test-virtual test-browser test-handout
+
+## The lab tests, the extra set and the broken-Raft proofs again, in virtual time.
+test-virtual:
+	LAB_TIME=virtual $(CARGO) test --release -p tests
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
