@@ -21,7 +21,7 @@ struct Outcome {
     lines: Vec<String>,
 }
 
-fn run_once(seed: u64, log: &Path, broken: &str) -> Outcome {
+fn run_once(seed: u64, log: &Path, broken: &str, sched: &str) -> Outcome {
     let out = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
         .args(TESTS)
         .arg("--exact")
@@ -29,7 +29,7 @@ fn run_once(seed: u64, log: &Path, broken: &str) -> Outcome {
         .env("LAB_TIME", "virtual")
         .env("LAB_SEED", seed.to_string())
         .env("LAB_LOG", log)
-        .env_remove("LAB_SCHED")
+        .env("LAB_SCHED", sched)
         .output()
         .expect("cannot start broken_raft");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -93,8 +93,8 @@ fn the_same_seed_gives_the_same_run_event_for_event() {
     let logs = Arc::new(Mutex::new(HashMap::new()));
     let kept = logs.clone();
     let failures = for_each_seed(n, move |seed| {
-        let first = run_once(seed, &dir.join(format!("{seed}-a.jsonl")), "none");
-        let second = run_once(seed, &dir.join(format!("{seed}-b.jsonl")), "none");
+        let first = run_once(seed, &dir.join(format!("{seed}-a.jsonl")), "none", "random");
+        let second = run_once(seed, &dir.join(format!("{seed}-b.jsonl")), "none", "random");
         if first.log.is_empty() || first.lines.len() < 2 * TESTS.len() {
             return Some(format!("seed {seed}: no event log or no Passed lines"));
         }
@@ -135,8 +135,18 @@ fn a_broken_raft_replays_its_failure_exactly() {
     let dir = scratch().join("broken");
     std::fs::create_dir_all(&dir).unwrap();
     let failures = for_each_seed(6, move |seed| {
-        let a = run_once(seed, &dir.join(format!("{seed}-a.jsonl")), "two-leaders");
-        let b = run_once(seed, &dir.join(format!("{seed}-b.jsonl")), "two-leaders");
+        let a = run_once(
+            seed,
+            &dir.join(format!("{seed}-a.jsonl")),
+            "two-leaders",
+            "random",
+        );
+        let b = run_once(
+            seed,
+            &dir.join(format!("{seed}-b.jsonl")),
+            "two-leaders",
+            "random",
+        );
         let failed = a.lines.iter().any(|l| l.starts_with("--- FAIL"));
         if !failed {
             return Some(format!(
@@ -145,6 +155,21 @@ fn a_broken_raft_replays_its_failure_exactly() {
             ));
         }
         (a != b).then(|| format!("seed {seed}: the failure did not replay"))
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn pct_schedules_replay_too() {
+    let dir = scratch().join("pct");
+    std::fs::create_dir_all(&dir).unwrap();
+    let failures = for_each_seed(20, move |seed| {
+        let a = run_once(seed, &dir.join(format!("{seed}-a.jsonl")), "none", "pct:3");
+        let b = run_once(seed, &dir.join(format!("{seed}-b.jsonl")), "none", "pct:3");
+        if a.log.is_empty() {
+            return Some(format!("seed {seed}: no event log"));
+        }
+        (a != b).then(|| format!("seed {seed}: a PCT run did not replay"))
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
