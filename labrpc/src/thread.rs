@@ -246,9 +246,11 @@ where
     let origin = ORIGIN.with(|o| o.get());
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     owner.register(id, &name, origin);
+    let stream = crate::rand::child_stream(&name);
     let thread_name = name.clone();
     let (done, result) = crossbeam_channel::bounded(1);
     crate::workers::execute(Box::new(move || {
+        crate::rand::adopt(stream);
         ORIGIN.with(|o| o.set(origin));
         let result = {
             let _enter = owner.enter();

@@ -267,6 +267,7 @@ fn finish(tally: &Tally) -> ! {
 /// A stuck verdict (see [`Verdict::stuck`]) leaves threads running: the
 /// caller must end the process after reporting it.
 pub fn run_test(test: &LabTest) -> Verdict {
+    labrpc::rand::restart_stream(test.name);
     let owner = Owner::new(test.name);
     time::reset_oversleep();
     monitor::take_figures();

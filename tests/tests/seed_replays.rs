@@ -22,10 +22,8 @@ struct Run {
 }
 
 fn start(seed: u64, label: &str) -> Run {
-    let log = std::env::temp_dir().join(format!(
-        "seed-replays-{}-{label}.jsonl",
-        std::process::id()
-    ));
+    let log =
+        std::env::temp_dir().join(format!("seed-replays-{}-{label}.jsonl", std::process::id()));
     let child = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
         .args([TEST, "--exact"])
         .env("LAB_BROKEN", "none")
@@ -92,5 +90,8 @@ fn the_extraction_sees_a_divergence() {
         disconnections(&log("2, 4, 3")),
         vec!["round 1 of 9: disconnecting 2, 4, 3"]
     );
-    assert_ne!(disconnections(&log("2, 4, 3")), disconnections(&log("4, 3, 6")));
+    assert_ne!(
+        disconnections(&log("2, 4, 3")),
+        disconnections(&log("4, 3, 6"))
+    );
 }
