@@ -1,18 +1,23 @@
 //! A seed replays the test's own choices in real time: two runs of
-//! `many_elections_2a` with the same `LAB_SEED` disconnect the same peers in
-//! every round, and a different seed disconnects others.
+//! `many_elections_2a` with the same `LAB_SEED`, one of them after another
+//! test, disconnect the same peers in every round, and a different seed
+//! disconnects others.
 //!
 //! Each run is the `broken_raft` binary with `LAB_BROKEN=none` (the
 //! reference Raft under the same runner and tests as `raft_2a`) in a child
 //! process, with `LAB_LOG` set; the choices are read back from the event
 //! log's `step` events ("round 3 of 9: disconnecting 4, 0, 6"). The three
-//! runs go at once: real time, about 6 s.
+//! runs go at once: real time, about 9 s.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 /// The test whose choices are compared: nine rounds of three draws each.
 const TEST: &str = "many_elections_2a";
+
+/// A test that runs first in one of the runs, drawing and starting threads
+/// of its own.
+const BEFORE: &str = "initial_election_2a";
 
 /// A run in progress: the child and the event log it writes.
 struct Run {
@@ -21,11 +26,13 @@ struct Run {
     log: PathBuf,
 }
 
-fn start(seed: u64, label: &str) -> Run {
+/// Starts `tests` (names, run in this order) with `seed`.
+fn start(seed: u64, label: &str, tests: &[&str]) -> Run {
     let log =
         std::env::temp_dir().join(format!("seed-replays-{}-{label}.jsonl", std::process::id()));
     let child = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
-        .args([TEST, "--exact"])
+        .args(tests)
+        .arg("--exact")
         .env("LAB_BROKEN", "none")
         .env("LAB_SEED", seed.to_string())
         .env("LAB_LOG", &log)
@@ -70,11 +77,14 @@ fn disconnections(log: &str) -> Vec<String> {
 
 #[test]
 fn same_seed_same_choices_other_seed_other_choices() {
-    let first = start(777, "first");
-    let again = start(777, "again");
-    let other = start(778, "other");
+    let first = start(777, "first", &[TEST]);
+    let again = start(777, "again", &[BEFORE, TEST]);
+    let other = start(778, "other", &[TEST]);
     let (first, again, other) = (choices(first), choices(again), choices(other));
-    assert_eq!(first, again, "LAB_SEED=777 chose differently in two runs");
+    assert_eq!(
+        first, again,
+        "LAB_SEED=777 chose differently alone and after {BEFORE}"
+    );
     assert_ne!(first, other, "LAB_SEEDs 777 and 778 chose alike");
 }
 
