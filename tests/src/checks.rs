@@ -29,7 +29,9 @@ impl<R: Peer> Config<R> {
     pub fn check_one_leader(&self) -> usize {
         for round in 1..=10 {
             step(format!("check_one_leader: round {round} of 10, sleeping"));
-            self.sleep(Duration::from_millis(450 + rand::below(0..100)));
+            self.sleep(Duration::from_millis(
+                450 + rand::below_in("check_one_leader", 0..100),
+            ));
             let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
             for i in 0..self.n {
                 if !self.is_connected(i) {

@@ -340,6 +340,7 @@ pub fn run_test(test: &LabTest, binary: &str) -> Verdict {
 /// Runs one test to its verdict (see [`run_test`]), on the calling
 /// thread's clock.
 fn judge_test(test: &LabTest) -> Verdict {
+    labrpc::rand::restart_stream(test.name);
     let owner = Owner::new(test.name);
     time::reset_oversleep();
     monitor::take_figures();
