@@ -22,22 +22,27 @@
 //!   each round of `check_one_leader`) do not shift the thread's later
 //!   draws (the test's next choice of peers).
 //!
-//! Keys are mixed with fixed, documented functions (FNV-1a 64 for names,
-//! the SplitMix64 finalizer to combine), never with std's `RandomState` or
-//! `DefaultHasher`, whose keys change from process to process. Each stream
-//! is a `StdRng` seeded with its key, made at the thread's first draw.
+//! Keys are mixed with fixed functions, never with std's `RandomState` or
+//! `DefaultHasher`, whose keys change from process to process:
+//! `combine(k, w) = splitmix64(k + splitmix64(w))` (SplitMix64's output
+//! function, wrapping arithmetic) and FNV-1a 64 for names. A root stream's
+//! key is `combine(seed, fnv1a(label))`; child number `i` (from 0) named
+//! `name` gets `combine(combine(parent, i), fnv1a(name))`; a side stream is
+//! the child number 2^64 - 1 named by its label. Each stream is a `StdRng`
+//! seeded with its key (`seed_from_u64`), made at the thread's first draw.
 //!
 //! What a seed replays in real time: the draws of each thread, in that
-//! thread's order. The test's own choices (which peers to disconnect, the
-//! servers' names), each peer's draws and each network thread's draws come
-//! out the same in every run with the seed, as long as the thread makes the
-//! same draws and starts the same threads before them. The OS's
-//! interleaving of threads is not replayed: where a thread's path depends on
-//! timing (how many election timeouts a peer resets before it hears a
-//! leader, how many rounds a check waits for one), its later draws and the
-//! streams of the threads it starts later diverge. The virtual-time mode
-//! (coming) schedules every thread from the seed too, and so replays the
-//! whole run.
+//! thread's order. The test's own choices (the peers it disconnects, the
+//! names of the ends), each peer's draws (its election timeouts) and the
+//! network's (delays, losses, reordering, drawn on the thread that makes
+//! the call) come out the same in every run with the seed, as long as the
+//! thread made the same draws and started the same threads before them.
+//! The OS's interleaving of threads is not replayed, so where a thread's
+//! path depends on timing (how many times a peer resets its election timer
+//! before it hears a leader, how many elections it starts, so how many RPC
+//! threads), its later draws, and the streams of the threads it starts
+//! later, diverge. The virtual-time mode (coming) also schedules every
+//! thread from the seed, and so replays the whole run.
 //!
 //! Nothing outside this module may draw from `rand`'s thread RNG (clippy
 //! enforces it), and this module must never share a generator between
@@ -276,6 +281,13 @@ mod tests {
         assert_eq!(fnv1a(""), 0xCBF2_9CE4_8422_2325);
         assert_eq!(fnv1a("a"), 0xAF63_DC4C_8601_EC8C);
         assert_eq!(fnv1a("foobar"), 0x8594_4171_F739_67E8);
+        // The keys of the module doc's formulas, computed apart (in Python):
+        // the stream of the test many_elections_2a under LAB_SEED=777, and
+        // of the first thread it starts, the test's own.
+        let test = root_key(777, "many_elections_2a");
+        assert_eq!(test, StreamSeed(0xA316_D81B_45DC_A782));
+        let own = child_key(test.0, 0, "test-many_elections_2a");
+        assert_eq!(own, StreamSeed(0x138F_E89C_78B4_DF53));
     }
 
     #[test]
