@@ -237,7 +237,7 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
     install_panic_hook();
     let seed = labrpc::rand::seed();
     match clock() {
-        Clock::Real => println!("seed: {seed} (LAB_SEED={seed} replays these draws)"),
+        Clock::Real => println!("seed: {seed} (LAB_SEED={seed} replays each thread's draws)"),
         c => println!(
             "seed: {seed}, virtual time (LAB_SEED={seed}{} replays each test event for event)",
             c.replay_vars()
