@@ -198,7 +198,10 @@ impl<R: Peer> Peers<R> {
             for _ in 0..self.n {
                 starts = (starts + 1) % self.n;
                 if let Some(rf) = self.connected_raft(starts) {
-                    step(format!("one({}): asking server {starts} to start", short(&command)));
+                    step(format!(
+                        "one({}): asking server {starts} to start",
+                        short(&command)
+                    ));
                     let (i, _, ok) = thread::as_student(|| rf.start(value.0.clone()));
                     if ok {
                         index = Some(i);

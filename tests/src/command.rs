@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(int, Value::of(&Command::Int(100)));
         assert!(int.is_int(100) && !string.is_int(100));
         assert_eq!(string.as_int(), None);
-        assert_eq!((int.to_string(), string.to_string()), ("100".into(), "100".into()));
+        assert_eq!(
+            (int.to_string(), string.to_string()),
+            ("100".into(), "100".into())
+        );
     }
 
     #[test]

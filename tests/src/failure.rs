@@ -106,3 +106,30 @@ pub fn sleep(d: Duration) {
         time::sleep(left.min(STEP));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_check_on_another_thread_ends_that_thread_and_fails_the_test() {
+        let owner = Owner::new("catch-failure");
+        let _in = owner.enter();
+        let task = labrpc::thread::spawn("task", || {
+            let value = catch_failure(|| -> u32 { fatal("wrong command type") });
+            // Go's deferred steps still run: the task goes on to here.
+            (value, "after")
+        });
+        assert_eq!(task.join(), Ok((None, "after")));
+        assert_eq!(owner.failure().as_deref(), Some("wrong command type"));
+        assert!(!process_must_end(), "a t.Fatalf must not end the process");
+    }
+
+    #[test]
+    fn a_passing_body_gives_its_value_and_no_failure() {
+        let owner = Owner::new("catch-nothing");
+        let _in = owner.enter();
+        assert_eq!(catch_failure(|| 7), Some(7));
+        assert_eq!(owner.failure(), None);
+    }
+}

@@ -57,7 +57,9 @@ pub fn rpc_bytes<R: Peer>() {
     let got = cfg.bytes_total() - bytes0;
     let expected = servers as u64 * sent;
     if got > expected + 50000 {
-        fatal(format!("too many RPC bytes; got {got}, expected {expected}"));
+        fatal(format!(
+            "too many RPC bytes; got {got}, expected {expected}"
+        ));
     }
     cfg.end();
 }
@@ -282,7 +284,9 @@ fn concurrent_starts_try<R: Peer>(cfg: &Config<R>, servers: usize) -> bool {
 
     for j in 0..servers {
         if let Some(rf) = cfg.raft(j) {
-            step(format!("concurrent Start()s: asking server {j} for get_state"));
+            step(format!(
+                "concurrent Start()s: asking server {j} for get_state"
+            ));
             let (t, _) = rf.get_state();
             if t != term {
                 // Term changed: can't expect low RPC counts.

@@ -15,8 +15,8 @@ use crate::lab2a::RAFT_ELECTION_TIMEOUT;
 use crate::lab2b::start_on;
 use crate::peer::Peer;
 use labrpc::chan;
-use labrpc::sync::atomic::{AtomicBool, Ordering};
 use labrpc::sync::Arc;
+use labrpc::sync::atomic::{AtomicBool, Ordering};
 use labrpc::time::Duration;
 use labrpc::{rand, thread};
 
@@ -244,7 +244,10 @@ pub fn figure8_unreliable<R: Peer>() {
 
     let mut nup = servers;
     for iters in 0..1000 {
-        step(format!("Figure 8 (unreliable): round {} of 1000", iters + 1));
+        step(format!(
+            "Figure 8 (unreliable): round {} of 1000",
+            iters + 1
+        ));
         if iters == 200 {
             cfg.set_long_reordering(true);
         }

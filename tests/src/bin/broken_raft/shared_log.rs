@@ -71,8 +71,16 @@ fn apply_loop<const KIND: Kind>(apply_ch: Sender<ApplyMsg>, dead: Arc<AtomicBool
             continue;
         };
         applied += 1;
-        last_index += if KIND == SKIPS_AN_INDEX && applied > 1 { 2 } else { 1 };
-        let command = if KIND == APPLIES_GARBAGE { vec![0xff] } else { command };
+        last_index += if KIND == SKIPS_AN_INDEX && applied > 1 {
+            2
+        } else {
+            1
+        };
+        let command = if KIND == APPLIES_GARBAGE {
+            vec![0xff]
+        } else {
+            command
+        };
         let msg = ApplyMsg {
             command_valid: true,
             command,
@@ -86,7 +94,12 @@ fn apply_loop<const KIND: Kind>(apply_ch: Sender<ApplyMsg>, dead: Arc<AtomicBool
 }
 
 impl<const KIND: Kind> Peer for SharedLog<KIND> {
-    fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, apply_ch: Sender<ApplyMsg>) -> Self {
+    fn make(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+        apply_ch: Sender<ApplyMsg>,
+    ) -> Self {
         if persister.raft_state_size() == 0 {
             // A first start (a restart reads the mark below).
             if me == 0 {
