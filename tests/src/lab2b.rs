@@ -96,14 +96,8 @@ pub fn follower_failure<R: Peer>() {
         fatal(format!("expected index 4, got {index}"));
     }
 
-    step("sleeping 2 election timeouts: nothing may commit");
-    cfg.sleep(2 * RAFT_ELECTION_TIMEOUT);
-
     // Check that the command did not commit.
-    let (n, _) = cfg.n_committed(index);
-    if n > 0 {
-        fatal(format!("{n} committed but no majority"));
-    }
+    expect_no_commit(&cfg, index);
     cfg.end();
 }
 
@@ -133,14 +127,8 @@ pub fn leader_failure<R: Peer>() {
         start_on(&cfg, i, Int(104));
     }
 
-    step("sleeping 2 election timeouts: nothing may commit");
-    cfg.sleep(2 * RAFT_ELECTION_TIMEOUT);
-
     // Check that the command did not commit.
-    let (n, _) = cfg.n_committed(4);
-    if n > 0 {
-        fatal(format!("{n} committed but no majority"));
-    }
+    expect_no_commit(&cfg, 4);
     cfg.end();
 }
 
@@ -197,13 +185,7 @@ pub fn fail_no_agree<R: Peer>() {
         fatal(format!("expected index 2, got {index}"));
     }
 
-    step("sleeping 2 election timeouts: nothing may commit");
-    cfg.sleep(2 * RAFT_ELECTION_TIMEOUT);
-
-    let (n, _) = cfg.n_committed(index);
-    if n > 0 {
-        fatal(format!("{n} committed but no majority"));
-    }
+    expect_no_commit(&cfg, index);
 
     // Repair.
     cfg.connect((leader + 1) % servers);
@@ -432,7 +414,7 @@ pub fn count<R: Peer>() {
 
     let rpcs = |cfg: &Config<R>| (0..servers).map(|j| cfg.rpc_count(j)).sum::<usize>();
 
-    let leader = cfg.check_one_leader();
+    cfg.check_one_leader();
     let total1 = rpcs(&cfg);
     if !(1..=30).contains(&total1) {
         fatal(format!(
@@ -458,7 +440,6 @@ pub fn count<R: Peer>() {
         fatal("term changed too often");
     }
 
-    let _ = leader;
     step("one second of idleness");
     cfg.sleep(RAFT_ELECTION_TIMEOUT);
 
@@ -540,6 +521,17 @@ fn count_try<R: Peer>(
         ));
     }
     Some(total2)
+}
+
+/// Waits two election timeouts, then fails if any peer applied `index`:
+/// without a majority nothing may commit (§5.3).
+fn expect_no_commit<R: Peer>(cfg: &Config<R>, index: u64) {
+    step("sleeping 2 election timeouts: nothing may commit");
+    cfg.sleep(2 * RAFT_ELECTION_TIMEOUT);
+    let (n, _) = cfg.n_committed(index);
+    if n > 0 {
+        fatal(format!("{n} committed but no majority"));
+    }
 }
 
 /// Calls `start` on peer `i` (if it is running), as the tests call
