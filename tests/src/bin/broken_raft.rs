@@ -113,7 +113,7 @@ impl Peer for ApplyConflict {
             time::sleep(Duration::from_millis(100 * (me as u64 + 1)));
             let _ = apply_ch.send(ApplyMsg {
                 command_valid: true,
-                command: labcodec::encode(&(100 + me as u64)),
+                command: tests::command::Command::Int(100 + me as i64).encode(),
                 command_index: 1,
                 ..ApplyMsg::default()
             });
