@@ -42,27 +42,13 @@ pub fn next_index_after(log: &Log, prev_log_index: u64, conflict: Conflict) -> u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::LogEntry;
-
-    fn log_of_terms(terms: &[u64]) -> Log {
-        let mut log = Log::default();
-        let entries: Vec<LogEntry> = terms
-            .iter()
-            .map(|&term| LogEntry {
-                term,
-                command: vec![],
-            })
-            .collect();
-        log.merge(0, &entries);
-        log
-    }
 
     /// What the leader sends after `conflict`, for a leader whose log has
     /// `leader` terms and a follower whose log has `follower` terms, from
     /// next_index past the leader's log: counts the failed round trips
     /// until the check passes.
     fn round_trips(leader: &[u64], follower: &[u64]) -> usize {
-        let (leader, follower) = (log_of_terms(leader), log_of_terms(follower));
+        let (leader, follower) = (Log::of_terms(leader), Log::of_terms(follower));
         let mut next = leader.last_index() + 1;
         let mut trips = 0;
         loop {
@@ -77,7 +63,7 @@ mod tests {
 
     #[test]
     fn a_short_follower_points_past_its_end() {
-        let follower = log_of_terms(&[1, 1]);
+        let follower = Log::of_terms(&[1, 1]);
         assert_eq!(
             conflict_at(&follower, 5),
             Conflict {
@@ -85,14 +71,14 @@ mod tests {
                 index: 3
             }
         );
-        let leader = log_of_terms(&[1, 1, 2, 2, 2, 2]);
+        let leader = Log::of_terms(&[1, 1, 2, 2, 2, 2]);
         assert_eq!(next_index_after(&leader, 5, conflict_at(&follower, 5)), 3);
     }
 
     #[test]
     fn a_conflicting_term_is_skipped_whole() {
         // The follower holds term 2 at 3..=6; the leader never had term 2.
-        let follower = log_of_terms(&[1, 1, 2, 2, 2, 2]);
+        let follower = Log::of_terms(&[1, 1, 2, 2, 2, 2]);
         let conflict = conflict_at(&follower, 6);
         assert_eq!(
             conflict,
@@ -101,15 +87,15 @@ mod tests {
                 index: 3
             }
         );
-        let leader = log_of_terms(&[1, 1, 3, 3, 3, 3, 3]);
+        let leader = Log::of_terms(&[1, 1, 3, 3, 3, 3, 3]);
         assert_eq!(next_index_after(&leader, 6, conflict), 3);
     }
 
     #[test]
     fn a_term_the_leader_also_has_resumes_after_its_last_entry() {
         // Both hold term 2 from index 3; the leader's term 2 ends at 4.
-        let follower = log_of_terms(&[1, 1, 2, 2, 2, 2]);
-        let leader = log_of_terms(&[1, 1, 2, 2, 4, 4, 4]);
+        let follower = Log::of_terms(&[1, 1, 2, 2, 2, 2]);
+        let leader = Log::of_terms(&[1, 1, 2, 2, 4, 4, 4]);
         assert_eq!(next_index_after(&leader, 6, conflict_at(&follower, 6)), 5);
         // From past the leader's end: one trip for the short log, one for
         // term 2.
@@ -139,7 +125,7 @@ mod tests {
 
     #[test]
     fn next_index_always_moves_back_and_stays_above_the_sentinel() {
-        let leader = log_of_terms(&[5, 5, 5]);
+        let leader = Log::of_terms(&[5, 5, 5]);
         let past_end = Conflict {
             term: None,
             index: 10,

@@ -31,24 +31,10 @@ pub fn leader_commit_index(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::LogEntry;
-
-    fn log_of_terms(terms: &[u64]) -> Log {
-        let mut log = Log::default();
-        let entries: Vec<LogEntry> = terms
-            .iter()
-            .map(|&term| LogEntry {
-                term,
-                command: vec![],
-            })
-            .collect();
-        log.merge(0, &entries);
-        log
-    }
 
     #[test]
     fn commits_what_a_majority_stores() {
-        let log = log_of_terms(&[1, 1, 1]);
+        let log = Log::of_terms(&[1, 1, 1]);
         assert_eq!(leader_commit_index(&log, &[3, 2, 0], 1, 0), Some(2));
         assert_eq!(leader_commit_index(&log, &[3, 3, 3], 1, 0), Some(3));
         // Five peers: three of them needed.
@@ -63,7 +49,7 @@ mod tests {
     fn figure_8_an_earlier_terms_entry_on_a_majority_is_not_committed() {
         // Figure 8 (c): S1 leads in term 4 with index 2 (term 2) on S1, S2
         // and S3 of five, and its own index 3 (term 4) on itself only.
-        let log = log_of_terms(&[1, 2, 4]);
+        let log = Log::of_terms(&[1, 2, 4]);
         assert_eq!(leader_commit_index(&log, &[3, 2, 2, 1, 1], 4, 1), None);
         // (e): once index 3, of term 4, is on a majority, both commit.
         assert_eq!(leader_commit_index(&log, &[3, 3, 3, 1, 1], 4, 1), Some(3));

@@ -108,6 +108,20 @@ impl Log {
         (self.entries[last].term == term).then_some(last as u64)
     }
 
+    /// A log holding one entry per term in `terms` (command: the term's
+    /// low byte), for tests.
+    #[cfg(test)]
+    pub fn of_terms(terms: &[u64]) -> Log {
+        let mut log = Log::default();
+        for &term in terms {
+            log.push(LogEntry {
+                term,
+                command: vec![term as u8],
+            });
+        }
+        log
+    }
+
     /// §5.4.1: a candidate's log is at least as up-to-date as this one if
     /// its last term is higher, or equal with a last index at least as high.
     pub fn is_up_to_date(&self, last_log_index: u64, last_log_term: u64) -> bool {

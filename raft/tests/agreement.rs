@@ -90,34 +90,69 @@ fn a_cut_off_leaders_entries_are_replaced_when_it_rejoins() {
 
 #[test]
 fn a_leader_backs_up_over_a_followers_conflicting_entries() {
+    // TestBackup2B's shape, with 30 entries a step: every new leader has
+    // followers whose logs conflict below its own last entry.
     with_cluster("backup", 5, |cluster| {
         cluster.one(&command("first", 0), 5);
         let (leader1, _) = cluster.wait_for_one_leader(0);
         let peer = |k: usize| (leader1 + k) % 5;
-        // The leader and one follower take 30 entries that never commit.
+        // leader1 and peer 1 take 30 entries that never commit.
         for k in 2..5 {
             cluster.disconnect(peer(k));
         }
         for n in 0..30 {
-            cluster.raft(leader1).start(command("stale", n));
+            cluster.raft(leader1).start(command("stale-a", n));
         }
         time::sleep(Duration::from_millis(500));
-        // The other three commit 30 of their own.
+        // Peers 2, 3 and 4 commit 30 of their own.
         cluster.disconnect(peer(0));
         cluster.disconnect(peer(1));
         for k in 2..5 {
             cluster.connect(peer(k));
         }
         for n in 0..30 {
-            cluster.one(&command("new", n), 3);
+            cluster.one(&command("new-b", n), 3);
         }
-        // Everyone back: the two with stale entries must replace them.
-        cluster.connect(peer(0));
-        cluster.connect(peer(1));
+        // Their leader takes 30 more that never commit.
+        let (leader2, term2) = cluster.wait_for_one_leader(0);
+        let other = if peer(2) == leader2 {
+            (leader2 + 1) % 5
+        } else {
+            peer(2)
+        };
+        cluster.disconnect(other);
+        for n in 0..30 {
+            cluster.raft(leader2).start(command("stale-c", n));
+        }
+        time::sleep(Duration::from_millis(500));
+        // `other` leads leader1 and peer 1, whose entries 2..=31
+        // conflict with its own: it must back up over them.
+        for i in 0..5 {
+            cluster.disconnect(i);
+        }
+        for i in [peer(0), peer(1), other] {
+            cluster.connect(i);
+        }
+        cluster.wait_for_one_leader(term2);
+        for n in 0..30 {
+            cluster.one(&command("new-d", n), 3);
+        }
+        // Everyone back: leader2 and its follower drop their stale tail.
+        for i in 0..5 {
+            cluster.connect(i);
+        }
         let index = cluster.one(&command("all", 0), 5);
+        assert_eq!(index, 62, "1 + 30 + 30 committed entries before it");
         for i in 1..=index {
             assert_eq!(cluster.n_committed(i).0, 5, "index {i} not on all peers");
         }
+        let applied = cluster.applied.lock();
+        let stale = applied
+            .commands
+            .iter()
+            .flat_map(|c| c.values())
+            .any(|c| c.starts_with(b"stale"));
+        assert!(!stale, "an entry that never reached a majority was applied");
     });
 }
 
