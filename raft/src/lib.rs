@@ -97,7 +97,7 @@ mod state;
 
 pub use log::LogEntry;
 pub use persister::Persister;
-pub use rpc::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
+pub use rpc::{AppendEntriesArgs, AppendEntriesReply, Conflict, RequestVoteArgs, RequestVoteReply};
 
 use labrpc::chan::Sender;
 use labrpc::sync::Arc;
