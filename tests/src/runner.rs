@@ -261,6 +261,10 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
             println!("(a thread of the test is stuck: ending the process)");
             finish(&tally);
         }
+        if crate::failure::process_must_end() {
+            println!("(an apply error ends the process, as Go's log.Fatalf does)");
+            finish(&tally);
+        }
     }
     finish(&tally)
 }

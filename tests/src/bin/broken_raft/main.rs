@@ -18,10 +18,19 @@
 //! | `steps-down` | a leader says it is a follower of its own term once it has led it for a second |
 //! | `keeps-electing` | from 1.5 s after `make`, a follower's term runs one ahead more every second, as if it kept starting elections |
 //!
-//! The last three wrap the reference Raft and change only what `get_state`
-//! says, at moments Go's checks do not sample: they prove the monitors
-//! (`monitor.rs`) see what Go's 2A checks miss. Each kind runs the 2A
-//! tests and our extra tests.
+//! | `no-majority` | commits every entry on every peer, connected or not |
+//! | `never-commits` | accepts commands and never applies them |
+//! | `skips-an-index` | applies the second entry as index 3 (out of order) |
+//! | `rpc-flood` | five pings to every peer per `start` |
+//! | `byte-flood` | every command sent three times to every peer |
+//! | `applies-garbage` | applies bytes that are no command the tests submitted |
+//!
+//! `brief-second-leader`, `steps-down` and `keeps-electing` wrap the
+//! reference Raft and change only what `get_state` says, at moments Go's
+//! checks do not sample: they prove the monitors (`monitor.rs`) see what
+//! Go's 2A checks miss. The last six are the fake of `shared_log.rs`, for
+//! the 2B/2C checks. Each kind runs every part's tests and our extra
+//! tests.
 
 use labrpc::chan::Sender;
 use labrpc::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +39,9 @@ use labrpc::time::{self, Duration, Instant};
 use labrpc::{ClientEnd, Service, thread};
 use raft::{ApplyMsg, Persister};
 use tests::Peer;
+
+mod shared_log;
+use shared_log::SharedLog;
 
 /// Never elects: always a follower in term 0.
 struct NeverElects;
@@ -126,7 +138,7 @@ impl Peer for ApplyConflict {
             time::sleep(Duration::from_millis(100 * (me as u64 + 1)));
             let _ = apply_ch.send(ApplyMsg {
                 command_valid: true,
-                command: labcodec::encode(&(100 + me as u64)),
+                command: tests::command::Command::Int(100 + me as i64).encode(),
                 command_index: 1,
                 ..ApplyMsg::default()
             });
@@ -307,9 +319,9 @@ impl<const KIND: u8> Peer for Lying<KIND> {
     }
 }
 
-/// Go's 2A tests, then our extra tests, for `R`.
+/// Go's tests of every part, then our extra tests, for `R`.
 fn all_tests<R: Peer>() -> Vec<tests::LabTest> {
-    let mut all = tests::lab2a_tests::<R>();
+    let mut all = tests::lab2_tests::<R>();
     all.extend(tests::lab2a_extra::tests::<R>());
     all
 }
@@ -330,9 +342,15 @@ fn main() {
         "brief-second-leader" => all_tests::<Lying<BRIEF_SECOND_LEADER>>(),
         "steps-down" => all_tests::<Lying<STEPS_DOWN>>(),
         "keeps-electing" => all_tests::<Lying<KEEPS_ELECTING>>(),
+        "no-majority" => all_tests::<SharedLog<{ shared_log::NO_MAJORITY }>>(),
+        "never-commits" => all_tests::<SharedLog<{ shared_log::NEVER_COMMITS }>>(),
+        "skips-an-index" => all_tests::<SharedLog<{ shared_log::SKIPS_AN_INDEX }>>(),
+        "rpc-flood" => all_tests::<SharedLog<{ shared_log::RPC_FLOOD }>>(),
+        "byte-flood" => all_tests::<SharedLog<{ shared_log::BYTE_FLOOD }>>(),
+        "applies-garbage" => all_tests::<SharedLog<{ shared_log::APPLIES_GARBAGE }>>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage; got {other:?}"
             );
             std::process::exit(2);
         }
