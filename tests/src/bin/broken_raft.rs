@@ -17,11 +17,15 @@
 //! | `brief-second-leader` | 1.5 s after `make`, every follower claims for 30 ms to lead its term |
 //! | `steps-down` | a leader says it is a follower of its own term once it has led it for a second |
 //! | `keeps-electing` | from 1.5 s after `make`, a follower's term runs one ahead more every second, as if it kept starting elections |
+//! | `flash-second-leader` | from 1.5 s after `make`, ten times 200 ms apart, every follower claims for 50 µs to lead its term |
 //!
-//! The last three wrap the reference Raft and change only what `get_state`
+//! The last four wrap the reference Raft and change only what `get_state`
 //! says, at moments Go's checks do not sample: they prove the monitors
-//! (`monitor.rs`) see what Go's 2A checks miss. Each kind runs the 2A
-//! tests and our extra tests.
+//! (`monitor.rs`) see what Go's 2A checks miss. `flash-second-leader`
+//! lies for far less than the monitor's 5 ms real-time period, but for
+//! some virtual time: it proves that sampling at every clock advance sees
+//! what real-time sampling misses. Each kind runs the 2A tests and our
+//! extra tests.
 
 use labrpc::chan::Sender;
 use labrpc::sync::atomic::{AtomicBool, Ordering};
@@ -242,11 +246,37 @@ struct Lying<const KIND: u8> {
     made: Instant,
     /// The term this peer has led since when, as last reported.
     led: Mutex<Option<(u64, Instant)>>,
+    /// True while a flash of `FLASHES_SECOND_LEADER` lasts.
+    flashing: Arc<AtomicBool>,
+    /// Set by `kill`: the flashing thread ends.
+    dead: Arc<AtomicBool>,
 }
 
 const BRIEF_SECOND_LEADER: u8 = 0;
 const STEPS_DOWN: u8 = 1;
 const KEEPS_ELECTING: u8 = 2;
+const FLASHES_SECOND_LEADER: u8 = 3;
+
+/// `FLASHES_SECOND_LEADER`: how many flashes, how far apart, and how long
+/// each lasts (far under the monitor's real-time period of 5 ms).
+const FLASHES: u32 = 10;
+const FLASH_EVERY: Duration = Duration::from_millis(200);
+const FLASH: Duration = Duration::from_micros(50);
+
+/// From 1.5 s after `make`, sets `flashing` for [`FLASH`], [`FLASHES`]
+/// times, until `dead`.
+fn flash_leadership(flashing: &AtomicBool, dead: &AtomicBool) {
+    time::sleep(Duration::from_millis(1500));
+    for _ in 0..FLASHES {
+        if dead.load(Ordering::SeqCst) {
+            return;
+        }
+        flashing.store(true, Ordering::SeqCst);
+        time::sleep(FLASH);
+        flashing.store(false, Ordering::SeqCst);
+        time::sleep(FLASH_EVERY);
+    }
+}
 
 impl<const KIND: u8> Lying<KIND> {
     /// What this kind says instead of the reference's `(term, leader)`.
@@ -269,6 +299,7 @@ impl<const KIND: u8> Lying<KIND> {
                 };
                 (term, since.elapsed() < Duration::from_secs(1))
             }
+            FLASHES_SECOND_LEADER => (term, leader || self.flashing.load(Ordering::SeqCst)),
             _ => {
                 let ahead = age.saturating_sub(Duration::from_millis(500)).as_secs();
                 if leader {
@@ -283,10 +314,20 @@ impl<const KIND: u8> Lying<KIND> {
 
 impl<const KIND: u8> Peer for Lying<KIND> {
     fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
+        let flashing = Arc::new(AtomicBool::new(false));
+        let dead = Arc::new(AtomicBool::new(false));
+        if KIND == FLASHES_SECOND_LEADER {
+            let (flashing, dead) = (flashing.clone(), dead.clone());
+            thread::spawn(format!("broken-{me}-flasher"), move || {
+                flash_leadership(&flashing, &dead)
+            });
+        }
         Lying {
             raft: raft::Raft::make(p, me, s, a),
             made: time::now(),
             led: Mutex::new(None),
+            flashing,
+            dead,
         }
     }
     fn get_state(&self) -> (u64, bool) {
@@ -297,6 +338,7 @@ impl<const KIND: u8> Peer for Lying<KIND> {
         self.raft.start(c)
     }
     fn kill(&self) {
+        self.dead.store(true, Ordering::SeqCst);
         self.raft.kill();
     }
     fn snapshot(&self, i: u64, s: Vec<u8>) {
@@ -330,9 +372,10 @@ fn main() {
         "brief-second-leader" => all_tests::<Lying<BRIEF_SECOND_LEADER>>(),
         "steps-down" => all_tests::<Lying<STEPS_DOWN>>(),
         "keeps-electing" => all_tests::<Lying<KEEPS_ELECTING>>(),
+        "flash-second-leader" => all_tests::<Lying<FLASHES_SECOND_LEADER>>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader; got {other:?}"
             );
             std::process::exit(2);
         }
