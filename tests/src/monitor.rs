@@ -467,6 +467,8 @@ impl Monitor {
 fn watch<R: Peer>(shared: &Mutex<Shared<R>>, stop: &AtomicBool) -> Figures {
     let cpu0 = thread_cpu();
     let t0 = time::now();
+    // It only polls: its timed waits must not hide a deadlock of the run.
+    labrpc::sched::set_watcher(true);
     let sampling = Sampling::current();
     let mut watch = Watch::default();
     watch.figures.sampling = sampling;
