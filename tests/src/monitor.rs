@@ -17,8 +17,13 @@
 //! ([`Sampling`]). In real time: every [`PERIOD`] (5 ms), so a state that
 //! lasts less than that can slip between two rounds. In virtual time: at
 //! every advance of the virtual clock (and at least every [`PERIOD`] of
-//! it), which costs no wall time, so every state that lasts any virtual
-//! time at all is sampled.
+//! it), which costs no wall time. A state that lasts over an advance of
+//! the clock is then always sampled. One that begins at one advance and
+//! ends at the next is missed only if the round falls before its start in
+//! the first instant and after its end in the second (the monitor's place
+//! among the threads of one instant is drawn from the seed like any
+//! thread's). A state that lasts no virtual time at all (begun and ended
+//! within one instant) is not sampled.
 //!
 //! It only looks: it calls nothing on a Raft but `get_state`, and never
 //! holds the config's lock while doing so. It must never fail a correct
