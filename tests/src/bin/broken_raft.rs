@@ -246,8 +246,8 @@ struct Lying<const KIND: u8> {
     made: Instant,
     /// The term this peer has led since when, as last reported.
     led: Mutex<Option<(u64, Instant)>>,
-    /// True while a flash of `FLASHES_SECOND_LEADER` lasts.
-    flashing: Arc<AtomicBool>,
+    /// When the last flash of `FLASHES_SECOND_LEADER` began.
+    flash_from: Arc<Mutex<Option<Instant>>>,
     /// Set by `kill`: the flashing thread ends.
     dead: Arc<AtomicBool>,
 }
@@ -263,17 +263,18 @@ const FLASHES: u32 = 10;
 const FLASH_EVERY: Duration = Duration::from_millis(200);
 const FLASH: Duration = Duration::from_micros(50);
 
-/// From 1.5 s after `make`, sets `flashing` for [`FLASH`], [`FLASHES`]
-/// times, until `dead`.
-fn flash_leadership(flashing: &AtomicBool, dead: &AtomicBool) {
+/// From 1.5 s after `make`, [`FLASHES`] times until `dead`, starts a flash
+/// that lasts [`FLASH`] on the clock (ends included), however late this
+/// thread wakes; its sleep makes the clock advance to the flash's last
+/// instant.
+fn flash_leadership(flash_from: &Mutex<Option<Instant>>, dead: &AtomicBool) {
     time::sleep(Duration::from_millis(1500));
     for _ in 0..FLASHES {
         if dead.load(Ordering::SeqCst) {
             return;
         }
-        flashing.store(true, Ordering::SeqCst);
+        *flash_from.lock() = Some(time::now());
         time::sleep(FLASH);
-        flashing.store(false, Ordering::SeqCst);
         time::sleep(FLASH_EVERY);
     }
 }
@@ -299,7 +300,10 @@ impl<const KIND: u8> Lying<KIND> {
                 };
                 (term, since.elapsed() < Duration::from_secs(1))
             }
-            FLASHES_SECOND_LEADER => (term, leader || self.flashing.load(Ordering::SeqCst)),
+            FLASHES_SECOND_LEADER => {
+                let from = *self.flash_from.lock();
+                (term, leader || from.is_some_and(|f| f.elapsed() <= FLASH))
+            }
             _ => {
                 let ahead = age.saturating_sub(Duration::from_millis(500)).as_secs();
                 if leader {
@@ -314,19 +318,19 @@ impl<const KIND: u8> Lying<KIND> {
 
 impl<const KIND: u8> Peer for Lying<KIND> {
     fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
-        let flashing = Arc::new(AtomicBool::new(false));
+        let flash_from = Arc::new(Mutex::new(None));
         let dead = Arc::new(AtomicBool::new(false));
         if KIND == FLASHES_SECOND_LEADER {
-            let (flashing, dead) = (flashing.clone(), dead.clone());
+            let (flash_from, dead) = (flash_from.clone(), dead.clone());
             thread::spawn(format!("broken-{me}-flasher"), move || {
-                flash_leadership(&flashing, &dead)
+                flash_leadership(&flash_from, &dead)
             });
         }
         Lying {
             raft: raft::Raft::make(p, me, s, a),
             made: time::now(),
             led: Mutex::new(None),
-            flashing,
+            flash_from,
             dead,
         }
     }
