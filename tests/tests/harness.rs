@@ -291,10 +291,11 @@ fn assert_names_two_leaders_and_their_term(output: &str) {
     number(term);
 }
 
-/// A follower that claims for 50 µs, ten times, to lead its term: far
+/// Followers that claim for 50 µs, once, to lead their term: far
 /// under the monitor's real-time period of 5 ms, so real-time sampling
-/// nearly always misses it, but every flash lasts virtual time, and
-/// sampling at every clock advance catches it. Virtual time only.
+/// nearly always misses it; but the flash lasts virtual time and its
+/// last instant is a clock advance, where the monitor samples. Virtual
+/// time only.
 #[test]
 fn monitor_in_virtual_time_catches_a_second_leader_for_50_us() {
     if !virtual_time() {
