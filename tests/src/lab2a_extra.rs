@@ -18,6 +18,15 @@ use crate::runner::LabTest;
 use labrpc::rand;
 use labrpc::time::Duration;
 
+/// A config of `servers` peers on a reliable network whose monitors run
+/// from the start, its test begun under `title`.
+fn monitored<R: Peer>(servers: usize, title: &str) -> Config<R> {
+    let mut cfg = Config::<R>::new(servers, false, false);
+    cfg.start_monitors();
+    cfg.begin(title);
+    cfg
+}
+
 /// The most heartbeats a leader may send each follower per second.
 pub const MAX_HEARTBEATS_PER_SECOND: usize = 10;
 
@@ -29,9 +38,7 @@ const QUIET: Duration = Duration::from_secs(3);
 /// (plus one election's worth of slack).
 pub fn heartbeat_rate<R: Peer>() {
     let servers = 3;
-    let mut cfg = Config::<R>::new(servers, false, false);
-    cfg.start_monitors();
-    cfg.begin("Test (2A-extra): at most ten heartbeats a second");
+    let mut cfg = monitored::<R>(servers, "Test (2A-extra): at most ten heartbeats a second");
     cfg.check_one_leader();
     let before = cfg.rpc_total();
     step("counting RPCs of a quiet cluster");
@@ -55,9 +62,10 @@ pub fn heartbeat_rate<R: Peer>() {
 /// still be exactly one leader, and the peers must agree on the term.
 pub fn stable_leader<R: Peer>() {
     let servers = 3;
-    let mut cfg = Config::<R>::new(servers, false, false);
-    cfg.start_monitors();
-    cfg.begin("Test (2A-extra): leader and term stable without failures");
+    let mut cfg = monitored::<R>(
+        servers,
+        "Test (2A-extra): leader and term stable without failures",
+    );
     let leader = cfg.check_one_leader();
     step(format!(
         "leader {leader} elected: watching {} s of quiet",
@@ -79,9 +87,7 @@ const WATCH_AFTER_FAILURE: Duration = Duration::from_secs(3);
 /// an election started while a connected leader is in place.
 pub fn elections_per_failure<R: Peer>() {
     let servers = 3;
-    let mut cfg = Config::<R>::new(servers, false, false);
-    cfg.start_monitors();
-    cfg.begin("Test (2A-extra): elections per failure, monitored");
+    let mut cfg = monitored::<R>(servers, "Test (2A-extra): elections per failure, monitored");
     let leader1 = cfg.check_one_leader();
 
     step(format!("failure 1: leader {leader1} cut off"));
@@ -113,9 +119,7 @@ pub fn elections_per_failure<R: Peer>() {
 /// misses it; the monitor remembers each term's leader for the whole test.
 pub fn many_elections_monitored<R: Peer>() {
     let servers = 7;
-    let mut cfg = Config::<R>::new(servers, false, false);
-    cfg.start_monitors();
-    cfg.begin("Test (2A-extra): multiple elections, monitored");
+    let mut cfg = monitored::<R>(servers, "Test (2A-extra): multiple elections, monitored");
     cfg.check_one_leader();
     let rounds = 9;
     for round in 1..=rounds {
