@@ -1,6 +1,8 @@
 //! Extra 2A tests that catch real bugs the Go lab's 2A tests let through:
-//! a leader that heartbeats too often, and a leader or term that changes
-//! with no failure at all (Go's 2A only prints a warning for that).
+//! a leader that heartbeats too often, a leader or term that changes
+//! with no failure at all (Go's 2A only prints a warning for that), and
+//! two leaders of one term that are never connected at once (Go's checks
+//! count leaders only among the connected peers of one moment).
 //! Every one runs the monitors (`monitor.rs`): two leaders in a term, a
 //! leader stepping down within its term, an election with a connected
 //! leader in place fail it whenever they happen, not only at a check.
@@ -13,7 +15,17 @@ use crate::failure::{fatal, step};
 use crate::lab2a::RAFT_ELECTION_TIMEOUT;
 use crate::peer::Peer;
 use crate::runner::LabTest;
+use labrpc::rand;
 use labrpc::time::Duration;
+
+/// A config of `servers` peers on a reliable network whose monitors run
+/// from the start, its test begun under `title`.
+fn monitored<R: Peer>(servers: usize, title: &str) -> Config<R> {
+    let mut cfg = Config::<R>::new(servers, false, false);
+    cfg.start_monitors();
+    cfg.begin(title);
+    cfg
+}
 
 /// The most heartbeats a leader may send each follower per second.
 pub const MAX_HEARTBEATS_PER_SECOND: usize = 10;
@@ -26,9 +38,7 @@ const QUIET: Duration = Duration::from_secs(3);
 /// (plus one election's worth of slack).
 pub fn heartbeat_rate<R: Peer>() {
     let servers = 3;
-    let mut cfg = Config::<R>::new(servers, false, false);
-    cfg.start_monitors();
-    cfg.begin("Test (2A-extra): at most ten heartbeats a second");
+    let mut cfg = monitored::<R>(servers, "Test (2A-extra): at most ten heartbeats a second");
     cfg.check_one_leader();
     let before = cfg.rpc_total();
     step("counting RPCs of a quiet cluster");
@@ -52,9 +62,10 @@ pub fn heartbeat_rate<R: Peer>() {
 /// still be exactly one leader, and the peers must agree on the term.
 pub fn stable_leader<R: Peer>() {
     let servers = 3;
-    let mut cfg = Config::<R>::new(servers, false, false);
-    cfg.start_monitors();
-    cfg.begin("Test (2A-extra): leader and term stable without failures");
+    let mut cfg = monitored::<R>(
+        servers,
+        "Test (2A-extra): leader and term stable without failures",
+    );
     let leader = cfg.check_one_leader();
     step(format!(
         "leader {leader} elected: watching {} s of quiet",
@@ -76,9 +87,7 @@ const WATCH_AFTER_FAILURE: Duration = Duration::from_secs(3);
 /// an election started while a connected leader is in place.
 pub fn elections_per_failure<R: Peer>() {
     let servers = 3;
-    let mut cfg = Config::<R>::new(servers, false, false);
-    cfg.start_monitors();
-    cfg.begin("Test (2A-extra): elections per failure, monitored");
+    let mut cfg = monitored::<R>(servers, "Test (2A-extra): elections per failure, monitored");
     let leader1 = cfg.check_one_leader();
 
     step(format!("failure 1: leader {leader1} cut off"));
@@ -102,6 +111,34 @@ pub fn elections_per_failure<R: Peer>() {
     cfg.end();
 }
 
+/// Go's multiple elections (seven peers, three cut off at random in each
+/// of nine rounds), monitored. So many elections with peers coming back
+/// a term behind give a Raft that votes twice in one term (§5.2) a second
+/// leader of a term whose first leader is cut off by then: Go's check
+/// counts leaders only among the peers connected at one moment and
+/// misses it; the monitor remembers each term's leader for the whole test.
+pub fn many_elections_monitored<R: Peer>() {
+    let servers = 7;
+    let mut cfg = monitored::<R>(servers, "Test (2A-extra): multiple elections, monitored");
+    cfg.check_one_leader();
+    let rounds = 9;
+    for round in 1..=rounds {
+        let cut: Vec<usize> = (0..3)
+            .map(|_| rand::below(0..servers as u64) as usize)
+            .collect();
+        step(format!("round {round} of {rounds}: disconnecting {cut:?}"));
+        for &i in &cut {
+            cfg.disconnect(i);
+        }
+        cfg.check_one_leader();
+        for &i in &cut {
+            cfg.connect(i);
+        }
+    }
+    cfg.check_one_leader();
+    cfg.end();
+}
+
 /// The extra 2A tests for a given Raft.
 pub fn tests<R: Peer>() -> Vec<LabTest> {
     vec![
@@ -116,6 +153,10 @@ pub fn tests<R: Peer>() -> Vec<LabTest> {
         LabTest {
             name: "elections_per_failure_2a_extra",
             body: elections_per_failure::<R>,
+        },
+        LabTest {
+            name: "many_elections_2a_extra",
+            body: many_elections_monitored::<R>,
         },
     ]
 }

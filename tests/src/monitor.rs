@@ -1,6 +1,6 @@
-//! Monitors: a thread that samples every live peer's `get_state` every
-//! [`PERIOD`] for the whole test, and fails it on what Go's 2A checks,
-//! which sample only at their own moments, cannot see:
+//! Monitors: a thread that samples every live peer's `get_state` for the
+//! whole test, and fails it on what Go's 2A checks, which sample only at
+//! their own moments, cannot see:
 //!
 //! - two leaders in one term (election safety, §5.2);
 //! - a leader that stops leading within its own term while connected to a
@@ -13,6 +13,18 @@
 //! It also counts elections (terms in which a leader was seen), reported
 //! with the failures the test injected.
 //!
+//! How often it samples depends on the clock the test runs on
+//! ([`Sampling`]). In real time: every [`PERIOD`] (5 ms), so a state that
+//! lasts less than that can slip between two rounds. In virtual time: at
+//! every advance of the virtual clock (and at least every [`PERIOD`] of
+//! it), which costs no wall time. A state that lasts over an advance of
+//! the clock is then always sampled. One that begins at one advance and
+//! ends at the next is missed only if the round falls before its start in
+//! the first instant and after its end in the second (the monitor's place
+//! among the threads of one instant is drawn from the seed like any
+//! thread's). A state that lasts no virtual time at all (begun and ended
+//! within one instant) is not sampled.
+//!
 //! It only looks: it calls nothing on a Raft but `get_state`, and never
 //! holds the config's lock while doing so. It must never fail a correct
 //! Raft: the two timing rules hold only on a reliable network, only once
@@ -20,7 +32,9 @@
 //! [`STALL_EXCUSE`] of a stall (a thread of the process woke
 //! [`STALL`] or more late: the monitor's own sleep, or any sleep the time
 //! layer measured), because a stalled process can make a correct Raft
-//! miss heartbeats. Election safety depends on no timing at all.
+//! miss heartbeats. In virtual time no thread ever wakes late, so no
+//! stall is ever noted and nothing is excused. Election safety depends on
+//! no timing at all.
 
 use crate::config::Shared;
 use crate::peer::Peer;
@@ -31,8 +45,54 @@ use labrpc::time::{self, Duration, Instant};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// How often every live peer is sampled.
+/// How often every live peer is sampled in real time; in virtual time,
+/// the longest the clock may move between two rounds.
 pub const PERIOD: Duration = Duration::from_millis(5);
+
+/// When the monitor samples, chosen by the clock the test runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// Real time: a round every [`PERIOD`] of the OS clock.
+    #[default]
+    EveryPeriod,
+    /// Virtual time: a round at every advance of the virtual clock (at
+    /// most [`PERIOD`] apart).
+    EveryClockAdvance,
+}
+
+impl Sampling {
+    /// The sampling of the calling thread's clock.
+    pub fn current() -> Sampling {
+        if labrpc::sched::active() {
+            Sampling::EveryClockAdvance
+        } else {
+            Sampling::EveryPeriod
+        }
+    }
+
+    /// Waits until the next round is due.
+    fn wait(self) {
+        match self {
+            Sampling::EveryPeriod => time::sleep(PERIOD),
+            Sampling::EveryClockAdvance => labrpc::sched::sleep_until_clock_moves(PERIOD),
+        }
+    }
+
+    /// Whether a late wake-up can mean a stall of the process: only on the
+    /// OS clock (a virtual-time thread never wakes late).
+    fn can_stall(self) -> bool {
+        self == Sampling::EveryPeriod
+    }
+
+    /// How the figures line says it.
+    fn words(self) -> String {
+        match self {
+            Sampling::EveryPeriod => format!("every {} ms", PERIOD.as_millis()),
+            Sampling::EveryClockAdvance => "at every clock advance".to_string(),
+        }
+    }
+}
 
 /// After a connect, disconnect, crash or restart, the timing rules wait
 /// this long: a reconnected peer may start an election before the leader
@@ -60,6 +120,8 @@ pub const CONFIRM: Duration = Duration::from_millis(300);
 pub struct Figures {
     /// Rounds of sampling.
     pub samples: u64,
+    /// When the rounds were taken.
+    pub sampling: Sampling,
     /// Terms in which a leader was seen: elections won.
     pub leaders_elected: usize,
     /// The highest term any peer was seen in.
@@ -89,13 +151,13 @@ impl Figures {
             .map(|ms| format!(", {ms:.0} ms CPU"))
             .unwrap_or_default();
         format!(
-            "  ... monitors: {} elections won{per_failure}, highest term {}, {} failures injected, {} excused by a stall; {} samples every {} ms{cpu}",
+            "  ... monitors: {} elections won{per_failure}, highest term {}, {} failures injected, {} excused by a stall; {} samples {}{cpu}",
             self.leaders_elected,
             self.highest_term,
             self.failures_injected,
             self.excused_by_stall,
             self.samples,
-            PERIOD.as_millis()
+            self.sampling.words()
         )
     }
 }
@@ -410,18 +472,22 @@ impl Monitor {
 fn watch<R: Peer>(shared: &Mutex<Shared<R>>, stop: &AtomicBool) -> Figures {
     let cpu0 = thread_cpu();
     let t0 = time::now();
+    // It only polls: its timed waits must not hide a deadlock of the run.
+    labrpc::sched::set_watcher(true);
+    let sampling = Sampling::current();
     let mut watch = Watch::default();
+    watch.figures.sampling = sampling;
     let stalls = time::OversleepWatch::start();
     while !stop.load(Ordering::SeqCst) {
         let round = time::now();
-        time::sleep(PERIOD);
+        sampling.wait();
         let view = sample(shared, t0);
         // After the samples: a thread that overslept says so before it
         // acts, so a stall behind what the samples show is known by now.
         // The round's own lateness counts too (the monitor itself, or a
         // get_state held up).
         let late = round.elapsed().saturating_sub(PERIOD);
-        if late >= STALL || stalls.take() >= STALL {
+        if sampling.can_stall() && (late >= STALL || stalls.take() >= STALL) {
             watch.note_stall(t0.elapsed());
         }
         if let Err(broken) = watch.observe(t0.elapsed(), view) {
@@ -629,6 +695,7 @@ mod tests {
     fn the_figures_line_says_what_was_counted() {
         let f = Figures {
             samples: 600,
+            sampling: Sampling::EveryPeriod,
             leaders_elected: 3,
             highest_term: 4,
             failures_injected: 2,
@@ -638,6 +705,15 @@ mod tests {
         assert_eq!(
             f.line(),
             "  ... monitors: 3 elections won (1.0 per failure after the first), highest term 4, 2 failures injected, 0 excused by a stall; 600 samples every 5 ms, 12 ms CPU"
+        );
+        let virtual_time = Figures {
+            sampling: Sampling::EveryClockAdvance,
+            cpu_ms: None,
+            ..f
+        };
+        assert_eq!(
+            virtual_time.line(),
+            "  ... monitors: 3 elections won (1.0 per failure after the first), highest term 4, 2 failures injected, 0 excused by a stall; 600 samples at every clock advance"
         );
     }
 }

@@ -352,7 +352,7 @@ fn thread_left_after_kill_fails_the_test_and_is_named_the_rafts() {
 
 /// Runs `which` in the extra test `test` and expects a monitor's failure
 /// with `expected` in it, well before the limit.
-fn assert_monitor_catches(which: &str, test: &str, expected: &str) {
+fn assert_monitor_catches(which: &str, test: &str, expected: &str) -> String {
     let record = std::env::temp_dir().join(format!("record-{which}-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&record);
     let run = run_broken(
@@ -370,15 +370,55 @@ fn assert_monitor_catches(which: &str, test: &str, expected: &str) {
         "{text}"
     );
     assert!(r["step"].is_string(), "{text}");
+    run.output
 }
 
 #[test]
 fn monitor_catches_a_second_leader_in_a_term_for_30_ms() {
-    assert_monitor_catches(
+    let output = assert_monitor_catches(
         "brief-second-leader",
         "stable_leader_2a_extra",
         "election safety (§5.2): servers ",
     );
+    assert_names_two_leaders_and_their_term(&output);
+}
+
+/// The election-safety failure names two different servers and the term
+/// they both led: "servers A and B both led term T".
+fn assert_names_two_leaders_and_their_term(output: &str) {
+    let named = output
+        .split("election safety (§5.2): servers ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_default();
+    let words: Vec<&str> = named.split(' ').collect();
+    let [a, "and", b, "both", "led", "term", term] = words[..] else {
+        panic!("not 'servers A and B both led term T': {named:?}");
+    };
+    let number = |w: &str| {
+        w.parse::<u64>()
+            .unwrap_or_else(|_| panic!("{w:?} is not a number in {named:?}"))
+    };
+    assert_ne!(number(a), number(b), "one server named twice: {named:?}");
+    number(term);
+}
+
+/// Followers that claim for 50 µs, once, to lead their term: far
+/// under the monitor's real-time period of 5 ms, so real-time sampling
+/// nearly always misses it; but the flash lasts virtual time and its
+/// last instant is a clock advance, where the monitor samples. Virtual
+/// time only.
+#[test]
+fn monitor_in_virtual_time_catches_a_second_leader_for_50_us() {
+    if !virtual_time() {
+        return;
+    }
+    let output = assert_monitor_catches(
+        "flash-second-leader",
+        "stable_leader_2a_extra",
+        "election safety (§5.2): servers ",
+    );
+    assert_names_two_leaders_and_their_term(&output);
 }
 
 #[test]
@@ -411,6 +451,12 @@ fn reference_raft_passes_the_monitored_tests_with_their_figures() {
     );
     assert_eq!(run.status, Some(0), "{}", run.output);
     assert!(run.output.contains("  ... monitors: "), "{}", run.output);
+    let (words, sampling) = if virtual_time() {
+        ("samples at every clock advance", "every_clock_advance")
+    } else {
+        ("samples every 5 ms", "every_period")
+    };
+    assert!(run.output.contains(words), "{}", run.output);
     let text = std::fs::read_to_string(&record).unwrap();
     let _ = std::fs::remove_file(&record);
     let r: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -420,6 +466,10 @@ fn reference_raft_passes_the_monitored_tests_with_their_figures() {
         "{text}"
     );
     assert!(r["monitor"]["samples"].as_u64().unwrap() > 100, "{text}");
+    assert_eq!(r["monitor"]["sampling"], sampling, "{text}");
+    if virtual_time() {
+        assert_eq!(r["monitor"]["excused_by_stall"], 0, "{text}");
+    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Our extra 2A tests (not Go's): heartbeat rate and a stable leader.
+//! Our extra 2A tests (not Go's), monitored: heartbeat rate, a stable
+//! leader, elections per failure, multiple elections.
 //! `cargo test --release -p tests --test raft_2a_extra`.
 
 fn main() {

@@ -17,6 +17,7 @@
 //! | `brief-second-leader` | 1.5 s after `make`, every follower claims for 30 ms to lead its term |
 //! | `steps-down` | a leader says it is a follower of its own term once it has led it for a second |
 //! | `keeps-electing` | from 1.5 s after `make`, a follower's term runs one ahead more every second, as if it kept starting elections |
+//! | `flash-second-leader` | 1.5 s after `make`, every follower claims for 50 µs to lead its term |
 //!
 //! | `no-majority` | commits every entry on every peer, connected or not |
 //! | `never-commits` | accepts commands and never applies them |
@@ -25,12 +26,15 @@
 //! | `byte-flood` | every command sent three times to every peer |
 //! | `applies-garbage` | applies bytes that are no command the tests submitted |
 //!
-//! `brief-second-leader`, `steps-down` and `keeps-electing` wrap the
-//! reference Raft and change only what `get_state` says, at moments Go's
-//! checks do not sample: they prove the monitors (`monitor.rs`) see what
-//! Go's 2A checks miss. The last six are the fake of `shared_log.rs`, for
-//! the 2B/2C checks. Each kind runs every part's tests and our extra
-//! tests.
+//! `brief-second-leader`, `steps-down`, `keeps-electing` and
+//! `flash-second-leader` wrap the reference Raft and change only what
+//! `get_state` says, at moments Go's checks do not sample: they prove the
+//! monitors (`monitor.rs`) see what Go's 2A checks miss.
+//! `flash-second-leader` lies for far less than the monitor's 5 ms
+//! real-time period, but for some virtual time: it proves that sampling at
+//! every clock advance sees what real-time sampling misses. The last six
+//! are the fake of `shared_log.rs`, for the 2B/2C checks. Each kind runs
+//! every part's tests and our extra tests.
 
 use labrpc::chan::Sender;
 use labrpc::sync::atomic::{AtomicBool, Ordering};
@@ -254,11 +258,32 @@ struct Lying<const KIND: u8> {
     made: Instant,
     /// The term this peer has led since when, as last reported.
     led: Mutex<Option<(u64, Instant)>>,
+    /// When the last flash of `FLASHES_SECOND_LEADER` began.
+    flash_from: Arc<Mutex<Option<Instant>>>,
+    /// Set by `kill`: the flashing thread ends.
+    dead: Arc<AtomicBool>,
 }
 
 const BRIEF_SECOND_LEADER: u8 = 0;
 const STEPS_DOWN: u8 = 1;
 const KEEPS_ELECTING: u8 = 2;
+const FLASHES_SECOND_LEADER: u8 = 3;
+
+/// How long the flash of `FLASHES_SECOND_LEADER` lasts: far under the
+/// monitor's real-time period of 5 ms.
+const FLASH: Duration = Duration::from_micros(50);
+
+/// 1.5 s after `make`, unless `dead`, starts a flash that lasts [`FLASH`]
+/// on the clock (ends included), however late this thread wakes; its
+/// sleep makes a virtual clock advance to the flash's last instant.
+fn flash_leadership(flash_from: &Mutex<Option<Instant>>, dead: &AtomicBool) {
+    time::sleep(Duration::from_millis(1500));
+    if dead.load(Ordering::SeqCst) {
+        return;
+    }
+    *flash_from.lock() = Some(time::now());
+    time::sleep(FLASH);
+}
 
 impl<const KIND: u8> Lying<KIND> {
     /// What this kind says instead of the reference's `(term, leader)`.
@@ -281,6 +306,10 @@ impl<const KIND: u8> Lying<KIND> {
                 };
                 (term, since.elapsed() < Duration::from_secs(1))
             }
+            FLASHES_SECOND_LEADER => {
+                let from = *self.flash_from.lock();
+                (term, leader || from.is_some_and(|f| f.elapsed() <= FLASH))
+            }
             _ => {
                 let ahead = age.saturating_sub(Duration::from_millis(500)).as_secs();
                 if leader {
@@ -295,10 +324,20 @@ impl<const KIND: u8> Lying<KIND> {
 
 impl<const KIND: u8> Peer for Lying<KIND> {
     fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
+        let flash_from = Arc::new(Mutex::new(None));
+        let dead = Arc::new(AtomicBool::new(false));
+        if KIND == FLASHES_SECOND_LEADER {
+            let (flash_from, dead) = (flash_from.clone(), dead.clone());
+            thread::spawn(format!("broken-{me}-flasher"), move || {
+                flash_leadership(&flash_from, &dead)
+            });
+        }
         Lying {
             raft: raft::Raft::make(p, me, s, a),
             made: time::now(),
             led: Mutex::new(None),
+            flash_from,
+            dead,
         }
     }
     fn get_state(&self) -> (u64, bool) {
@@ -309,6 +348,7 @@ impl<const KIND: u8> Peer for Lying<KIND> {
         self.raft.start(c)
     }
     fn kill(&self) {
+        self.dead.store(true, Ordering::SeqCst);
         self.raft.kill();
     }
     fn snapshot(&self, i: u64, s: Vec<u8>) {
@@ -342,6 +382,7 @@ fn main() {
         "brief-second-leader" => all_tests::<Lying<BRIEF_SECOND_LEADER>>(),
         "steps-down" => all_tests::<Lying<STEPS_DOWN>>(),
         "keeps-electing" => all_tests::<Lying<KEEPS_ELECTING>>(),
+        "flash-second-leader" => all_tests::<Lying<FLASHES_SECOND_LEADER>>(),
         "no-majority" => all_tests::<SharedLog<{ shared_log::NO_MAJORITY }>>(),
         "never-commits" => all_tests::<SharedLog<{ shared_log::NEVER_COMMITS }>>(),
         "skips-an-index" => all_tests::<SharedLog<{ shared_log::SKIPS_AN_INDEX }>>(),
@@ -350,7 +391,7 @@ fn main() {
         "applies-garbage" => all_tests::<SharedLog<{ shared_log::APPLIES_GARBAGE }>>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage; got {other:?}"
             );
             std::process::exit(2);
         }
