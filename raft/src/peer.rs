@@ -105,7 +105,9 @@ impl Core {
                 nap = (deadline - now).min(MAX_TICK);
                 continue;
             }
-            if state.is_leader() {
+            if state.is_leader() && !state.has_quorum(now) {
+                state.become_follower();
+            } else if state.is_leader() {
                 self.send_heartbeats(&mut state);
             } else {
                 self.start_election(&mut state);

@@ -99,7 +99,10 @@ impl Core {
             return;
         }
         match reply {
-            Some(reply) => self.handle_append_reply(&mut state, peer, args, reply),
+            Some(reply) => {
+                state.heard_from[peer] = now();
+                self.handle_append_reply(&mut state, peer, args, reply);
+            }
             None if lacks_news(&state, peer, args) => self.replicate_to(&mut state, peer),
             None => {}
         }

@@ -17,6 +17,13 @@ pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
 /// How often a leader sends heartbeats: at most ten a second.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(150);
 
+/// A leader that has had no answer from a majority for this long steps
+/// down (check quorum, Raft thesis §6.2): cut off from the majority, it
+/// can commit nothing, and a service asking it to start a command would
+/// wait for nothing. Several election timeouts, so that late replies on an
+/// unreliable network do not depose a leader that still has its majority.
+pub const QUORUM_TIMEOUT: Duration = Duration::from_millis(1200);
+
 /// What a peer currently is (§5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -67,6 +74,8 @@ pub struct State {
     /// For each server, when the AppendEntries call now out to it was sent
     /// (None when none is out); see `replication`.
     pub append_in_flight: Vec<Option<Instant>>,
+    /// For each server, when it last answered this leader's AppendEntries.
+    pub heard_from: Vec<Instant>,
 
     /// Follower, candidate or leader.
     pub role: Role,
@@ -90,6 +99,7 @@ impl State {
             next_index: vec![1; peer_count],
             match_index: vec![0; peer_count],
             append_in_flight: vec![None; peer_count],
+            heard_from: vec![now(); peer_count],
             role: Role::Follower,
             election_deadline: now() + rand::millis(ELECTION_TIMEOUT_MS),
             heartbeat_due: now(),
@@ -152,9 +162,19 @@ impl State {
         self.next_index = vec![next; self.peer_count];
         self.match_index = vec![0; self.peer_count];
         self.append_in_flight = vec![None; self.peer_count];
+        self.heard_from = vec![now(); self.peer_count];
         self.match_index[self.me] = self.log.last_index();
         self.heartbeat_due = now();
         self.set_role(Role::Leader);
+    }
+
+    /// True if a majority (this leader included) answered within
+    /// QUORUM_TIMEOUT of `now`.
+    pub fn has_quorum(&self, now: Instant) -> bool {
+        let heard = (0..self.peer_count)
+            .filter(|&p| p == self.me || now - self.heard_from[p] < QUORUM_TIMEOUT)
+            .count();
+        heard >= self.majority()
     }
 
     fn set_role(&mut self, role: Role) {
@@ -196,5 +216,28 @@ impl State {
         self.current_term = term;
         self.voted_for = voted_for;
         self.log = log;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leader_keeps_its_quorum_only_while_a_majority_answers() {
+        let mut state = State::new(0, 5);
+        state.become_leader();
+        let start = state.heard_from[0];
+        assert!(
+            state.has_quorum(start),
+            "a new leader starts with its quorum"
+        );
+        let late = start + QUORUM_TIMEOUT + Duration::from_millis(1);
+        assert!(!state.has_quorum(late), "nobody answered");
+        // Two followers answered: with the leader, three of five.
+        state.heard_from[1] = start + Duration::from_millis(500);
+        assert!(!state.has_quorum(late));
+        state.heard_from[3] = start + Duration::from_millis(500);
+        assert!(state.has_quorum(late));
     }
 }
