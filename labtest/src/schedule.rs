@@ -13,7 +13,7 @@
 //! folder: the plan's `out` folder is created only when a failed run has
 //! files to keep.
 
-use crate::discover::TestCase;
+use crate::discover::{Source, TestCase};
 use crate::progress::Progress;
 use crate::run::{RunResult, Running, UserEnv};
 use std::path::{Path, PathBuf};
@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Parallel {
     Fixed(usize),
-    /// Adapt to keep the runs' worst oversleep under `target_ms`.
+    /// Adapt to keep the runs' worst oversleep under `target_ms`; in
+    /// virtual time, where nothing oversleeps, one run per core.
     Auto {
         target_ms: f64,
     },
@@ -33,6 +34,8 @@ pub enum Parallel {
 /// What to run and how.
 pub struct Plan {
     pub cases: Vec<TestCase>,
+    /// How the cases were found (kept with a failed run, for its replay).
+    pub source: Source,
     /// Runs of each test (ignored with `looping`).
     pub runs_per_test: usize,
     pub looping: bool,
@@ -235,12 +238,6 @@ impl AutoLimit {
     }
 }
 
-/// Runs the plan to its end, reporting progress; the user's `LAB_LOG` and
-/// `LAB_TEST_LIMIT` play no part (see [`run_in`]).
-pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
-    run_in(plan, &UserEnv::default(), progress)
-}
-
 /// Runs the plan to its end, reporting progress, with what the user's
 /// environment asks of every run.
 pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::Result<Outcome> {
@@ -250,9 +247,17 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
     } else {
         Some(plan.runs_per_test * plan.cases.len())
     };
+    let adapts = matches!(plan.parallel, Parallel::Auto { .. }) && env.time.load_can_fail_runs();
     let mut auto = match plan.parallel {
         Parallel::Fixed(p) => AutoLimit {
             limit: p.max(1),
+            target_ms: f64::INFINITY,
+            cooldown: 0,
+        },
+        // Virtual-time runs never oversleep: the machine's cores are the
+        // limit.
+        Parallel::Auto { .. } if !adapts => AutoLimit {
+            limit: std::thread::available_parallelism().map_or(2, |n| n.get()),
             target_ms: f64::INFINITY,
             cooldown: 0,
         },
@@ -279,7 +284,7 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
         while !stop && running.len() < auto.limit && total.is_none_or(|t| (next as usize) < t) {
             let case = &plan.cases[next as usize % plan.cases.len()];
             let seed = run_seed(plan.master_seed, next);
-            match Running::start(case, seed, &scratch, next, plan.timeout, env) {
+            match Running::start(case, &plan.source, seed, &scratch, next, plan.timeout, env) {
                 Ok(run) => running.push(run),
                 // Out of processes or threads (the kernel's pid_max counts
                 // every thread): run fewer at once, try again later.
@@ -306,7 +311,7 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
             match running[k].poll(plan.timeout, &plan.out) {
                 Some(result) => {
                     running.swap_remove(k);
-                    if matches!(plan.parallel, Parallel::Auto { .. }) {
+                    if adapts {
                         auto.observe(result.worst_oversleep_ms);
                     }
                     if result.verdict.is_failure() && plan.until_fail {
