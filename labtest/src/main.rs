@@ -328,18 +328,6 @@ fn summarize(
             format!("no oversleep in {}", time.label())
         }
     );
-    if failed > 0 {
-        println!(
-            "labtest replay {} re-runs a failed run and compares its event log",
-            outcome
-                .results
-                .iter()
-                .find_map(|r| r.kept.as_ref())
-                .and_then(|kept| kept.parent())
-                .unwrap_or(Path::new("<kept folder>"))
-                .display()
-        );
-    }
     let written = write_reports(args, outcome, &summaries, master_seed, time);
     // A signal caught after the schedule ended stops the session too.
     match outcome.signal.or_else(schedule::caught) {

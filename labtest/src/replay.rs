@@ -91,10 +91,14 @@ struct Replay {
 }
 
 impl Replay {
-    /// `<events without .jsonl>.<ext>`: the replay's other files.
+    /// The replay's other files, named like its event log
+    /// (`<name>.events.jsonl` gives `<name>.<ext>`).
     fn beside(&self, ext: &str) -> PathBuf {
         let name = self.events.file_name().unwrap_or_default().to_string_lossy();
-        let stem = name.strip_suffix(".jsonl").unwrap_or(&name);
+        let stem = [".events.jsonl", ".jsonl"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(&name);
         self.events.with_file_name(format!("{stem}.{ext}"))
     }
 }
@@ -111,12 +115,10 @@ pub fn replay(args: ReplayArgs) -> ExitCode {
         Err(err) => return bad_input(err),
     };
     println!(
-        "replay: {} seed {}, {} (LAB_SEED={} {}...)",
+        "replaying {} with seed {} in {}",
         plan.test,
         plan.seed,
-        plan.time.label(),
-        plan.seed,
-        plan.time.replay_env()
+        plan.time.label()
     );
     if plan.time == TimeMode::Real {
         println!(
@@ -127,6 +129,14 @@ pub fn replay(args: ReplayArgs) -> ExitCode {
         Ok(exe) => exe,
         Err(err) => return bad_input(err),
     };
+    println!(
+        "running: LAB_SEED={} LAB_TIME={} LAB_LOG={} {} {} --exact",
+        plan.seed,
+        plan.time.name(),
+        plan.events.display(),
+        exe.display(),
+        plan.test
+    );
     schedule::catch_ctrl_c();
     let verdict = match run_once(&plan, &exe) {
         Ok(verdict) => verdict,
