@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 struct Log {
     file: Option<File>,
-    epoch: std::time::Instant,
+    epoch: crate::time::Instant,
     path: String,
 }
 
@@ -46,7 +46,7 @@ fn log() -> &'static Mutex<Log> {
         ENABLED.store(file.is_some(), Ordering::Release);
         Mutex::new(Log {
             file,
-            epoch: std::time::Instant::now(),
+            epoch: crate::time::now(),
             path,
         })
     })
@@ -216,7 +216,7 @@ pub fn begin_test(name: &str) {
         return;
     }
     let mut log = log().lock();
-    log.epoch = std::time::Instant::now();
+    log.epoch = crate::time::now();
     let line = render(
         0.0,
         None,

@@ -73,6 +73,7 @@ mod end;
 pub mod event;
 mod network;
 pub mod rand;
+pub mod sched;
 mod service;
 pub mod sync;
 pub mod thread;

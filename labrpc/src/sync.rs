@@ -1,10 +1,12 @@
 //! Locks and condition variables: the only door to blocking on shared state
 //! for the network, the harness and the Raft.
 //!
-//! Thin wrappers over `parking_lot` today (no poisoning: a panic on one
-//! thread is reported by [`crate::thread`], not turned into a second panic
-//! on the next locker). A deterministic scheduler will later hook every
-//! lock and wait here, so nothing outside this module may use
+//! Thin wrappers over `parking_lot` (no poisoning: a panic on one thread
+//! is reported by [`crate::thread`], not turned into a second panic on the
+//! next locker). On a thread of a virtual-time run (see `sched.rs`), a
+//! lock held by another thread and every wait are scheduling points of the
+//! run: the lock is tried, and the thread waits in the scheduler, never in
+//! `parking_lot`. So nothing outside this module may use
 //! `std::sync::Mutex`, `std::sync::RwLock`, their `parking_lot` twins or a
 //! raw condition variable (clippy enforces it). Atomics and `Arc` are not
 //! blocking and are re-exported as they are.
@@ -20,6 +22,7 @@
 pub use std::sync::atomic;
 pub use std::sync::{Arc, OnceLock, Weak};
 
+use crate::sched;
 use std::time::Duration;
 
 /// A mutual-exclusion lock.
@@ -29,6 +32,34 @@ pub struct Mutex<T: ?Sized>(parking_lot::Mutex<T>);
 /// The guard of a locked [`Mutex`]; the lock is released when it drops.
 /// It is the layer's own type (see [`Guard`]).
 pub type MutexGuard<'a, T> = Guard<parking_lot::MutexGuard<'a, T>>;
+
+/// The key a virtual-time run knows a lock or condition variable by.
+fn key_of<T: ?Sized>(x: &T) -> usize {
+    x as *const T as *const () as usize
+}
+
+/// Takes a lock through `try_take` in a virtual-time run: while another
+/// thread holds it, waits in the scheduler until it is released (or until
+/// `deadline` on the run's clock). `exclusive` locks are recorded with
+/// their holder for the deadlock report.
+fn take_virtual<G>(
+    key: usize,
+    exclusive: bool,
+    deadline: Option<Duration>,
+    mut try_take: impl FnMut() -> Option<G>,
+) -> Option<Guard<G>> {
+    loop {
+        if let Some(g) = try_take() {
+            if exclusive {
+                sched::note_holder(key);
+            }
+            return Some(Guard(g, key));
+        }
+        if sched::block(&[key], deadline, sched::Wait::Lock) == sched::Wake::TimedOut {
+            return try_take().map(|g| Guard(g, key));
+        }
+    }
+}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
@@ -45,17 +76,31 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Blocks until the lock is free, then takes it.
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        Guard(self.0.lock())
+        let key = key_of(self);
+        if sched::active() {
+            let taken = take_virtual(key, true, None, || self.0.try_lock());
+            return taken.expect("a lock wait without a deadline ends with the lock");
+        }
+        Guard(self.0.lock(), key)
     }
 
     /// Takes the lock if it is free now.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.0.try_lock().map(Guard)
+        let key = key_of(self);
+        let g = self.0.try_lock().map(|g| Guard(g, key));
+        if g.is_some() {
+            sched::note_holder(key);
+        }
+        g
     }
 
     /// Takes the lock if it frees within `timeout`.
     pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
-        self.0.try_lock_for(timeout).map(Guard)
+        let key = key_of(self);
+        if let Some(deadline) = sched::deadline_after(timeout) {
+            return take_virtual(key, true, Some(deadline), || self.0.try_lock());
+        }
+        self.0.try_lock_for(timeout).map(|g| Guard(g, key))
     }
 }
 
@@ -81,7 +126,16 @@ pub type RwLockWriteGuard<'a, T> = Guard<parking_lot::RwLockWriteGuard<'a, T>>;
 /// guard, so that every release of a lock happens in a drop the layer owns,
 /// where a deterministic scheduler can hook it (a `Drop` here); no caller names
 /// `parking_lot`. Use it through `*` and `.` like the value it guards.
-pub struct Guard<G>(G);
+pub struct Guard<G>(G, usize);
+
+impl<G> Drop for Guard<G> {
+    fn drop(&mut self) {
+        // The lock itself is released right after, when the field drops;
+        // waiters only become runnable here, and run after this thread
+        // gives up the baton.
+        sched::note_released(self.1);
+    }
+}
 
 impl<G: std::ops::Deref> std::ops::Deref for Guard<G> {
     type Target = G::Target;
@@ -118,32 +172,56 @@ impl<T: ?Sized> RwLock<T> {
     /// Blocks until no writer holds or waits for the lock, then takes a
     /// shared read lock.
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
-        Guard(self.0.read())
+        let key = key_of(self);
+        if sched::active() {
+            let taken = take_virtual(key, false, None, || self.0.try_read());
+            return taken.expect("a lock wait without a deadline ends with the lock");
+        }
+        Guard(self.0.read(), key)
     }
 
     /// Blocks until nobody holds the lock, then takes it to write.
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
-        Guard(self.0.write())
+        let key = key_of(self);
+        if sched::active() {
+            let taken = take_virtual(key, true, None, || self.0.try_write());
+            return taken.expect("a lock wait without a deadline ends with the lock");
+        }
+        Guard(self.0.write(), key)
     }
 
     /// Takes a read lock if one is available now.
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        self.0.try_read().map(Guard)
+        let key = key_of(self);
+        self.0.try_read().map(|g| Guard(g, key))
     }
 
     /// Takes the write lock if nobody holds the lock now.
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
-        self.0.try_write().map(Guard)
+        let key = key_of(self);
+        let g = self.0.try_write().map(|g| Guard(g, key));
+        if g.is_some() {
+            sched::note_holder(key);
+        }
+        g
     }
 
     /// Takes a read lock if one becomes available within `timeout`.
     pub fn try_read_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
-        self.0.try_read_for(timeout).map(Guard)
+        let key = key_of(self);
+        if let Some(deadline) = sched::deadline_after(timeout) {
+            return take_virtual(key, false, Some(deadline), || self.0.try_read());
+        }
+        self.0.try_read_for(timeout).map(|g| Guard(g, key))
     }
 
     /// Takes the write lock if it frees within `timeout`.
     pub fn try_write_for(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
-        self.0.try_write_for(timeout).map(Guard)
+        let key = key_of(self);
+        if let Some(deadline) = sched::deadline_after(timeout) {
+            return take_virtual(key, true, Some(deadline), || self.0.try_write());
+        }
+        self.0.try_write_for(timeout).map(|g| Guard(g, key))
     }
 }
 
@@ -165,12 +243,40 @@ impl Condvar {
 
     /// Releases the guard's lock, waits for a notification, relocks.
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
+        if sched::active() {
+            self.wait_virtual(guard, None);
+            return;
+        }
         self.0.wait(&mut guard.0);
+    }
+
+    /// A wait in a virtual-time run: releases the lock, waits in the
+    /// scheduler for a notification (or `deadline`), then waits there
+    /// until the lock is free and retakes it. True if it timed out.
+    fn wait_virtual<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Option<Duration>,
+    ) -> bool {
+        let lock_key = guard.1;
+        let mutex = parking_lot::MutexGuard::mutex(&guard.0);
+        parking_lot::MutexGuard::unlocked(&mut guard.0, || {
+            sched::note_released(lock_key);
+            let wake = sched::block(&[key_of(self)], deadline, sched::Wait::Condvar);
+            while mutex.is_locked() {
+                sched::block(&[lock_key], None, sched::Wait::Lock);
+            }
+            sched::note_holder(lock_key);
+            wake == sched::Wake::TimedOut
+        })
     }
 
     /// Like [`Condvar::wait`], but gives up after `timeout`; returns true
     /// if it timed out.
     pub fn wait_for<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> bool {
+        if let Some(deadline) = sched::deadline_after(timeout) {
+            return self.wait_virtual(guard, Some(deadline));
+        }
         let start = std::time::Instant::now();
         let timed_out = self.0.wait_for(&mut guard.0, timeout).timed_out();
         if timed_out {
@@ -180,12 +286,16 @@ impl Condvar {
     }
 
     /// Wakes one waiter.
+    /// (In a virtual-time run it wakes every waiter: waking more than one
+    /// is a spurious wake-up, which every condition-variable loop allows.)
     pub fn notify_one(&self) {
+        sched::notify(key_of(self));
         self.0.notify_one();
     }
 
     /// Wakes every waiter.
     pub fn notify_all(&self) {
+        sched::notify(key_of(self));
         self.0.notify_all();
     }
 }

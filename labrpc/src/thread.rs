@@ -68,11 +68,16 @@ thread_local! {
 
 /// Runs `f` (a call into the student's code) so that every thread it
 /// starts, and every thread those start, counts as the student's.
+/// The origin is restored even if `f` panics.
 pub fn as_student<T>(f: impl FnOnce() -> T) -> T {
-    let previous = ORIGIN.with(|o| o.replace(Origin::Student));
-    let result = f();
-    ORIGIN.with(|o| o.set(previous));
-    result
+    struct Restore(Origin);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ORIGIN.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(ORIGIN.with(|o| o.replace(Origin::Student)));
+    f()
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -118,6 +123,38 @@ impl Owner {
     pub fn fail(&self, message: impl Into<String>) {
         self.0.inner.lock().failures.push(message.into());
         self.0.changed.notify_all();
+        crate::sched::notify(self.key());
+    }
+
+    /// The owner's key for virtual-time waits.
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
+    /// Waits up to `timeout` until `done` holds of the owner's state; false
+    /// if it still does not. In a virtual-time run, the wait is on the
+    /// run's clock.
+    fn wait_until(&self, timeout: Duration, done: impl Fn(&OwnerInner) -> bool) -> bool {
+        if let Some(deadline) = crate::sched::deadline_after(timeout) {
+            loop {
+                if done(&self.0.inner.lock()) {
+                    return true;
+                }
+                let wake =
+                    crate::sched::block(&[self.key()], Some(deadline), crate::sched::Wait::Owner);
+                if wake == crate::sched::Wake::TimedOut {
+                    return done(&self.0.inner.lock());
+                }
+            }
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        let mut inner = self.0.inner.lock();
+        while !done(&inner) {
+            if self.0.changed.wait_until(&mut inner, deadline).timed_out() {
+                return done(&inner);
+            }
+        }
+        true
     }
 
     /// The first failure recorded, if any.
@@ -151,27 +188,18 @@ impl Owner {
     /// Waits up to `timeout` for a failure to be recorded; returns the
     /// first failure, if any.
     pub fn wait_failure(&self, timeout: Duration) -> Option<String> {
-        let deadline = std::time::Instant::now() + timeout;
-        let mut inner = self.0.inner.lock();
-        while inner.failures.is_empty() {
-            if self.0.changed.wait_until(&mut inner, deadline).timed_out() {
-                break;
-            }
-        }
-        inner.failures.first().cloned()
+        self.wait_until(timeout, |inner| !inner.failures.is_empty());
+        self.failure()
     }
 
     /// Waits up to `timeout` for every thread of this owner to end.
     /// Returns the names of those still running after it.
     pub fn wait_threads_ended(&self, timeout: Duration) -> Result<(), Vec<String>> {
-        let deadline = std::time::Instant::now() + timeout;
-        let mut inner = self.0.inner.lock();
-        while !inner.live.is_empty() {
-            if self.0.changed.wait_until(&mut inner, deadline).timed_out() {
-                return Err(inner.live.values().map(|(n, _)| n.clone()).collect());
-            }
+        if self.wait_until(timeout, |inner| inner.live.is_empty()) {
+            Ok(())
+        } else {
+            Err(self.live_threads())
         }
-        Ok(())
     }
 
     fn register(&self, id: u64, name: &str, origin: Origin) {
@@ -184,6 +212,7 @@ impl Owner {
         self.0.inner.lock().live.remove(&id);
         LIVE_TOTAL.fetch_sub(1, Ordering::Relaxed);
         self.0.changed.notify_all();
+        crate::sched::notify(self.key());
     }
 }
 
@@ -207,7 +236,7 @@ impl Drop for EnterGuard {
 
 /// A handle to wait for a thread started with [`spawn`].
 pub struct JoinHandle<T> {
-    result: crossbeam_channel::Receiver<Result<T, String>>,
+    result: crate::chan::Receiver<Result<T, String>>,
     name: String,
 }
 
@@ -247,8 +276,12 @@ where
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     owner.register(id, &name, origin);
     let thread_name = name.clone();
-    let (done, result) = crossbeam_channel::bounded(1);
+    let (done, result) = crate::chan::bounded(1);
+    let child = crate::sched::register_child(&name);
     crate::workers::execute(Box::new(move || {
+        if let Some(child) = child {
+            child.start();
+        }
         ORIGIN.with(|o| o.set(origin));
         let result = {
             let _enter = owner.enter();
@@ -260,7 +293,11 @@ where
         };
         owner.unregister(id);
         let _ = done.send(result);
+        drop(done);
+        crate::sched::exit_current();
     }));
+    // A spawn is a scheduling point of a virtual-time run.
+    crate::sched::yield_now();
     JoinHandle { result, name }
 }
 

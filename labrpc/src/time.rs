@@ -1,9 +1,10 @@
 //! Clocks and sleeping: the only door to time for the network, the harness
 //! and the Raft.
 //!
-//! Today [`now`] reads the OS monotonic clock and [`sleep`] sleeps the OS
-//! thread. A deterministic virtual-time scheduler will later replace both
-//! without any caller changing, so nothing outside this module may read
+//! In real time (the default) [`now`] reads the OS monotonic clock and
+//! [`sleep`] sleeps the OS thread. On a thread of a virtual-time run (see
+//! `sched.rs`) both use the run's virtual clock instead, without any caller
+//! changing, so nothing outside this module may read
 //! `std::time::Instant::now` or call `std::thread::sleep` (clippy enforces
 //! it through `clippy.toml`).
 //!
@@ -30,9 +31,27 @@ pub use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(std::time::Instant);
 
-/// The current time on the layer's clock.
+/// The current time on the layer's clock: the OS monotonic clock, or the
+/// run's virtual clock on a thread of a virtual-time run.
 pub fn now() -> Instant {
-    Instant(std::time::Instant::now())
+    match crate::sched::now() {
+        Some(clock) => Instant(epoch() + clock),
+        None => Instant(std::time::Instant::now()),
+    }
+}
+
+/// Virtual time 0 as an OS instant: virtual instants are this plus the
+/// run's clock, so that both kinds share one type.
+fn epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+impl Instant {
+    /// The deadline this instant is on the run's virtual clock.
+    pub(crate) fn to_virtual(self) -> Duration {
+        self.0.saturating_duration_since(epoch())
+    }
 }
 
 impl Instant {
@@ -69,8 +88,19 @@ impl Sub<Instant> for Instant {
 /// Worst oversleep seen by [`sleep`] in this process, in microseconds.
 static WORST_OVERSLEEP_US: AtomicU64 = AtomicU64::new(0);
 
-/// Blocks the calling thread for `d`.
+/// Blocks the calling thread for `d` (in a virtual-time run: until the
+/// run's clock has moved `d` on; a zero sleep yields).
 pub fn sleep(d: Duration) {
+    if crate::sched::active() {
+        match crate::sched::deadline_after(d) {
+            Some(_) if d.is_zero() => crate::sched::yield_now(),
+            Some(deadline) => {
+                crate::sched::block(&[], Some(deadline), crate::sched::Wait::Sleep);
+            }
+            None => {}
+        }
+        return;
+    }
     let start = std::time::Instant::now();
     std::thread::sleep(d);
     note_wake(start, d);

@@ -54,6 +54,8 @@ pub struct ResultRecord<'a> {
     pub bytes: u64,
     pub commands: u64,
     pub seed: u64,
+    /// `real` or `virtual`: the clock the test ran on (`LAB_TIME`).
+    pub time: &'static str,
     pub worst_oversleep_ms: f64,
     pub failure: Option<&'a str>,
     /// Where the test was when it failed.

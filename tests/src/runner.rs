@@ -14,6 +14,7 @@ use crate::failure::{Failure, failure_step, step};
 use crate::monitor::{self, Figures};
 use crate::report::{self, ResultRecord, Stats};
 use labrpc::chan::{self, RecvTimeoutError};
+use labrpc::sched::{self, Policy};
 use labrpc::thread::{self, Origin, Owner};
 use labrpc::time::{self, Duration, Instant};
 use std::io::Write;
@@ -35,6 +36,54 @@ const THREADS_GRACE: Duration = Duration::from_secs(3);
 
 /// The exit status of a run with a failed test (cargo's).
 const EXIT_FAILED: i32 = 101;
+
+/// In virtual time, how long (wall clock) one thread may hold the run
+/// without reaching a scheduling point of the layer before the test fails.
+const WALL_STALL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The clock the tests run on: `LAB_TIME` (real or virtual) and, in
+/// virtual time, how the scheduler picks the next thread (`LAB_SCHED`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Clock {
+    Real,
+    Virtual(Policy),
+}
+
+impl Clock {
+    /// Reads `LAB_TIME` and `LAB_SCHED`; Err says what is wrong.
+    pub fn from_env() -> Result<Clock, String> {
+        let time = std::env::var("LAB_TIME").ok();
+        if !sched::parse_mode(time.as_deref())? {
+            return Ok(Clock::Real);
+        }
+        let policy = Policy::parse(std::env::var("LAB_SCHED").ok().as_deref())?;
+        Ok(Clock::Virtual(policy))
+    }
+
+    /// `real` or `virtual`, as results record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Real => "real",
+            Clock::Virtual(_) => "virtual",
+        }
+    }
+
+    /// The variables a replay line must set besides `LAB_SEED`.
+    fn replay_vars(self) -> String {
+        match self {
+            Clock::Real => String::new(),
+            Clock::Virtual(Policy::Random) => " LAB_TIME=virtual".to_string(),
+            Clock::Virtual(Policy::Pct { depth }) => {
+                format!(" LAB_TIME=virtual LAB_SCHED=pct:{depth}")
+            }
+        }
+    }
+}
+
+/// The clock of this process's tests (checked by [`main`] before any test).
+pub fn clock() -> Clock {
+    Clock::from_env().unwrap_or(Clock::Real)
+}
 
 /// The time limit of one test: `LAB_TEST_LIMIT` seconds, else 120. A bad
 /// value never gets this far: [`main`] rejects it before any test runs.
@@ -146,6 +195,7 @@ impl Verdict {
             bytes: stats.bytes,
             commands: stats.commands,
             seed,
+            time: clock().name(),
             worst_oversleep_ms: self.worst_oversleep.as_secs_f64() * 1000.0,
             failure: self.failure.as_deref(),
             step: self.failure.as_ref().map(|_| self.step.clone()),
@@ -169,6 +219,9 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
     if let Err(err) = parse_test_limit(std::env::var("LAB_TEST_LIMIT").ok().as_deref()) {
         usage_error(binary, tests, &err);
     }
+    if let Err(err) = Clock::from_env() {
+        usage_error(binary, tests, &err);
+    }
     let selected = select(tests, &opts);
     if opts.list {
         print_list(&selected);
@@ -183,7 +236,13 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
     }
     install_panic_hook();
     let seed = labrpc::rand::seed();
-    println!("seed: {seed} (LAB_SEED={seed} replays these draws)");
+    match clock() {
+        Clock::Real => println!("seed: {seed} (LAB_SEED={seed} replays these draws)"),
+        c => println!(
+            "seed: {seed}, virtual time (LAB_SEED={seed}{} replays each test event for event)",
+            c.replay_vars()
+        ),
+    }
     if let Some(path) = labrpc::event::path() {
         println!("event log: {path}");
     }
@@ -194,7 +253,7 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
         t0: time::now(),
     };
     for test in &selected {
-        let verdict = run_test(test);
+        let verdict = run_test(test, binary);
         print_and_record(binary, &verdict, seed);
         tally.ran += 1;
         tally.failed += usize::from(verdict.failure.is_some());
@@ -263,10 +322,24 @@ fn finish(tally: &Tally) -> ! {
     std::process::exit(if failed == 0 { 0 } else { EXIT_FAILED })
 }
 
-/// Runs one test to its verdict on its own thread under a fresh owner.
-/// A stuck verdict (see [`Verdict::stuck`]) leaves threads running: the
-/// caller must end the process after reporting it.
-pub fn run_test(test: &LabTest) -> Verdict {
+/// Runs one test to its verdict on its own thread under a fresh owner,
+/// in a virtual-time run of its own when `LAB_TIME=virtual`. A stuck
+/// verdict (see [`Verdict::stuck`]) leaves threads running: the caller
+/// must end the process after reporting it.
+pub fn run_test(test: &LabTest, binary: &str) -> Verdict {
+    let Clock::Virtual(policy) = clock() else {
+        return judge_test(test);
+    };
+    let run = sched::enter(test.name, labrpc::rand::seed(), policy);
+    let watchdog = start_wall_watchdog(&run, test.name, binary);
+    let verdict = judge_test(test);
+    drop(watchdog);
+    verdict
+}
+
+/// Runs one test to its verdict (see [`run_test`]), on the calling
+/// thread's clock.
+fn judge_test(test: &LabTest) -> Verdict {
     let owner = Owner::new(test.name);
     time::reset_oversleep();
     monitor::take_figures();
@@ -287,10 +360,10 @@ pub fn run_test(test: &LabTest) -> Verdict {
     let mut failure = match wait_for_test(&owner, &done, t0, test_limit()) {
         Ok(outcome) => outcome.err().or_else(|| owner.failure()),
         Err(stuck) => {
-            return Verdict {
+            return logged(Verdict {
                 stuck: true,
                 ..verdict(Some(stuck), failure_step(), None)
-            };
+            });
         }
     };
     let mut where_failed = failure_step();
@@ -313,7 +386,75 @@ pub fn run_test(test: &LabTest) -> Verdict {
     if failure.is_none() && stats.is_none() {
         failure = Some("the test ended without calling end()".to_string());
     }
-    verdict(failure, where_failed, stats)
+    logged(verdict(failure, where_failed, stats))
+}
+
+/// Writes the verdict's event (on the test's clock) and passes it on.
+fn logged(verdict: Verdict) -> Verdict {
+    labrpc::event!(
+        None,
+        "verdict",
+        test = verdict.name,
+        passed = verdict.failure.is_none(),
+        failure = verdict.failure.as_deref(),
+        step = verdict.failure.as_ref().map(|_| verdict.step.as_str())
+    );
+    verdict
+}
+
+/// In virtual time, a thread that never reaches a scheduling point stops
+/// the whole run. A real-time thread watches the run's hand-offs and,
+/// when none happened for [`WALL_STALL`], fails the test naming the
+/// thread, and ends the process (that thread cannot be stopped). The
+/// watch ends when the returned sender drops.
+fn start_wall_watchdog(
+    run: &sched::RunGuard,
+    name: &'static str,
+    binary: &str,
+) -> chan::Sender<()> {
+    let progress = run.progress();
+    let binary = binary.to_string();
+    let (stop_tx, stop) = chan::bounded::<()>(0);
+    // Started outside the run (and outside the test's owner), on the OS clock.
+    let outside = Owner::root();
+    let _in = outside.enter();
+    sched::outside(|| {
+        thread::spawn("virtual-time-watchdog", move || {
+            let mut last = (progress.switches(), time::now());
+            loop {
+                match stop.recv_timeout(Duration::from_millis(500)) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+                let switches = progress.switches();
+                if switches != last.0 {
+                    last = (switches, time::now());
+                } else if last.1.elapsed() > WALL_STALL {
+                    let holder = progress.running().unwrap_or_else(|| "?".into());
+                    let failure = format!(
+                        "thread '{holder}' ran {} s of wall-clock time without reaching a scheduling point of labrpc's layer: a busy loop, or a wait outside the layer (std locks, std::thread::sleep, std channels), which virtual time cannot schedule",
+                        WALL_STALL.as_secs()
+                    );
+                    let verdict = Verdict {
+                        name,
+                        failure: Some(failure),
+                        step: failure_step(),
+                        stats: None,
+                        seconds: 0.0,
+                        worst_oversleep: Duration::ZERO,
+                        stuck: true,
+                        monitor: None,
+                    };
+                    print_and_record(&binary, &verdict, labrpc::rand::seed());
+                    println!("(a thread of the test is stuck: ending the process)");
+                    println!("FAIL\nFAIL\traft");
+                    let _ = std::io::stdout().flush();
+                    std::process::exit(EXIT_FAILED);
+                }
+            }
+        });
+    });
+    stop_tx
 }
 
 /// The threads `owner` still has, the student's (the Raft's) apart from
@@ -326,11 +467,15 @@ fn leftover_threads(owner: &Owner) -> String {
             format!("{names:?}")
         }
     };
-    format!(
+    let mut text = format!(
         "threads still running after cleanup: the Raft's: {}; the harness's and network's: {}",
         list(owner.live_threads_of(Origin::Student)),
         list(owner.live_threads_of(Origin::Harness))
-    )
+    );
+    if let Some(waits) = sched::wait_report("in virtual time") {
+        text.push_str(&format!("\n    {waits}"));
+    }
+    text
 }
 
 /// Starts the test's body on a thread owned by `owner`; the receiver gets
@@ -366,6 +511,9 @@ fn wait_for_test(
         if t0.elapsed() > limit {
             return Err(timeout_message(limit));
         }
+        if let Some(deadlock) = sched::deadlock() {
+            return Err(deadlock);
+        }
         if let Some(failure) = owner.failure() {
             let since = *failed_at.get_or_insert_with(time::now);
             if since.elapsed() > FAILURE_GRACE {
@@ -381,18 +529,11 @@ fn print_and_record(binary: &str, verdict: &Verdict, seed: u64) {
         println!("    {failure}");
         println!("    while: {}", verdict.step);
         println!(
-            "    seed: {seed} (replay: LAB_SEED={seed} cargo test --release -p tests --test {binary} -- {} --exact)",
+            "    seed: {seed} (replay: LAB_SEED={seed}{} cargo test --release -p tests --test {binary} -- {} --exact)",
+            clock().replay_vars(),
             verdict.name
         );
     }
-    labrpc::event!(
-        None,
-        "verdict",
-        test = verdict.name,
-        passed = verdict.failure.is_none(),
-        failure = verdict.failure.as_deref(),
-        step = verdict.failure.as_ref().map(|_| verdict.step.as_str())
-    );
     report::write_record(&verdict.record(seed));
     let _ = std::io::stdout().flush();
 }

@@ -363,7 +363,7 @@ fn reference_raft_initial_election_in_process() {
         name: "initial_election_2a",
         body: tests::lab2a::initial_election::<raft::Raft>,
     };
-    let verdict = tests::runner::run_test(&test);
+    let verdict = tests::runner::run_test(&test, "harness");
     assert!(!verdict.stuck, "stuck: {:?}", verdict.failure);
     assert_eq!(verdict.failure, None, "while {}", verdict.step);
     let record = serde_json::to_value(verdict.record(42)).unwrap();
