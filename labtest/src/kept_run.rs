@@ -25,6 +25,9 @@ pub struct KeptRun {
     pub seed: u64,
     /// The clock it ran on.
     pub time: TimeMode,
+    /// The virtual-time scheduler (`LAB_SCHED`) it ran with, if set.
+    #[serde(default)]
+    pub sched: Option<String>,
     /// The harness's own limit it was given (`LAB_TEST_LIMIT`): in
     /// virtual time a replay needs the same one.
     pub test_limit_seconds: f64,

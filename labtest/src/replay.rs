@@ -80,6 +80,8 @@ struct Replay {
     test: String,
     seed: u64,
     time: TimeMode,
+    /// The virtual-time scheduler (`LAB_SCHED`), if any.
+    sched: Option<String>,
     /// How to find the binary (as the recorded session did).
     source: Source,
     /// The harness's limit.
@@ -130,9 +132,13 @@ pub fn replay(args: ReplayArgs) -> ExitCode {
         Err(err) => return bad_input(err),
     };
     println!(
-        "running: LAB_SEED={} LAB_TIME={} LAB_LOG={} {} {} --exact",
+        "running: LAB_SEED={} LAB_TIME={}{} LAB_LOG={} {} {} --exact",
         plan.seed,
         plan.time.name(),
+        plan.sched
+            .as_deref()
+            .map(|s| format!(" LAB_SCHED={s}"))
+            .unwrap_or_default(),
         plan.events.display(),
         exe.display(),
         plan.test
@@ -171,6 +177,7 @@ fn plan(args: &ReplayArgs) -> Result<Replay, String> {
                 test: test.clone(),
                 seed,
                 time: args.time.map_or_else(env_time, Ok)?,
+                sched: std::env::var("LAB_SCHED").ok().filter(|s| !s.is_empty()),
                 source: Source {
                     package: args.package.clone(),
                     extra: true,
@@ -244,6 +251,7 @@ fn from_kept(args: &ReplayArgs, path: &Path) -> Result<Replay, String> {
         test: kept.test,
         seed: kept.seed,
         time: kept.time,
+        sched: kept.sched,
     })
 }
 
@@ -279,7 +287,8 @@ fn run_once(plan: &Replay, exe: &Path) -> Result<(Verdict, Option<String>), Stri
         record: &record,
         events: &plan.events,
     };
-    let mut child = test_command(exe, &plan.test, plan.seed, plan.time, files, plan.limit)
+    let clock = (plan.time, plan.sched.as_deref());
+    let mut child = test_command(exe, &plan.test, plan.seed, clock, files, plan.limit)
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
     let started = Instant::now();

@@ -119,10 +119,18 @@ pub fn table(summaries: &[TestSummary]) -> String {
 }
 
 /// How to replay one run: the given binary if the runner was given one,
-/// else cargo with the lab tests' `package`; `LAB_TIME=virtual` for a
-/// virtual-time run.
+/// else cargo with the lab tests' `package`; `LAB_TIME=virtual` (and its
+/// `LAB_SCHED`) for a virtual-time run.
 pub fn replay_command(result: &RunResult, exe: Option<&Path>, package: &str) -> String {
-    let env = format!("LAB_SEED={} {}", result.seed, result.time.replay_env());
+    let sched = match (&result.sched, result.time) {
+        (Some(sched), TimeMode::Virtual) => format!("LAB_SCHED={sched} "),
+        _ => String::new(),
+    };
+    let env = format!(
+        "LAB_SEED={} {}{sched}",
+        result.seed,
+        result.time.replay_env()
+    );
     match exe {
         Some(exe) => format!("{env}{} {} --exact", exe.display(), result.test),
         None => format!(

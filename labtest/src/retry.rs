@@ -130,6 +130,8 @@ mod tests {
             test: test.into(),
             target: "raft_2a".into(),
             seed,
+            time: crate::time_mode::TimeMode::Real,
+            sched: None,
             seconds: 1.0,
             verdict,
             failure: None,
@@ -139,6 +141,7 @@ mod tests {
             log: None,
             events: None,
             timeline: None,
+            kept: None,
         }
     }
 

@@ -178,6 +178,9 @@ pub struct RunResult {
     pub seed: u64,
     /// The clock the run was asked to run on (`LAB_TIME`).
     pub time: TimeMode,
+    /// The virtual-time scheduler asked for (`LAB_SCHED`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sched: Option<String>,
     pub seconds: f64,
     pub verdict: Verdict,
     pub failure: Option<String>,
@@ -258,6 +261,9 @@ pub struct UserEnv {
     pub test_limit: Option<Duration>,
     /// The clock every run runs on (`LAB_TIME`, or the runner's `--time`).
     pub time: TimeMode,
+    /// How virtual time picks the next thread (`LAB_SCHED`, checked by
+    /// the test binaries), if the user set it.
+    pub sched: Option<String>,
 }
 
 impl UserEnv {
@@ -271,6 +277,7 @@ impl UserEnv {
             event_logs: EventLogs::from_lab_log(var("LAB_LOG").as_deref(), &cwd),
             test_limit: parse_test_limit(var("LAB_TEST_LIMIT").as_deref())?,
             time: TimeMode::from_lab_time(var("LAB_TIME").as_deref())?,
+            sched: var("LAB_SCHED").filter(|s| !s.is_empty()),
         })
     }
 }
@@ -317,17 +324,22 @@ pub struct RunFiles<'a> {
 }
 
 /// The command that runs `test` of the binary `exe` once, with `seed` on
-/// the clock `time`, writing `files`, stopped by the harness itself after
-/// `limit`, in a process group of its own (see [`kill_group`]).
+/// the clock `time` (with the scheduler `sched`, `LAB_SCHED`), writing
+/// `files`, stopped by the harness itself after `limit`, in a process
+/// group of its own (see [`kill_group`]).
 pub fn test_command(
     exe: &Path,
     test: &str,
     seed: u64,
-    time: TimeMode,
+    (time, sched): (TimeMode, Option<&str>),
     files: RunFiles<'_>,
     limit: Duration,
 ) -> Command {
     let mut cmd = Command::new(exe);
+    match sched {
+        Some(sched) => cmd.env("LAB_SCHED", sched),
+        None => cmd.env_remove("LAB_SCHED"),
+    };
     cmd.args([test, "--exact"])
         .env("LAB_SEED", seed.to_string())
         .env("LAB_TIME", time.name())
@@ -358,6 +370,7 @@ pub struct Running {
     pub case: TestCase,
     pub seed: u64,
     time: TimeMode,
+    sched: Option<String>,
     /// The harness's own limit (`LAB_TEST_LIMIT`) the run was given.
     limit: Duration,
     /// How the session found the test binary, for the kept run file.
@@ -391,7 +404,8 @@ impl Running {
             events: &events,
         };
         let limit = harness_limit(timeout, env.test_limit);
-        let child = test_command(&case.exe, &case.name, seed, env.time, files, limit)
+        let clock = (env.time, env.sched.as_deref());
+        let child = test_command(&case.exe, &case.name, seed, clock, files, limit)
             .stdout(Stdio::from(out.try_clone()?))
             .stderr(Stdio::from(out))
             .spawn()?;
@@ -399,6 +413,7 @@ impl Running {
             case: case.clone(),
             seed,
             time: env.time,
+            sched: env.sched.clone(),
             limit,
             source: source.clone(),
             child,
@@ -465,6 +480,7 @@ impl Running {
             target: self.case.target.clone(),
             seed: self.seed,
             time: self.time,
+            sched: self.sched.clone(),
             seconds,
             verdict,
             failure,
@@ -502,6 +518,7 @@ impl Running {
             target: self.case.target.clone(),
             seed: self.seed,
             time: self.time,
+            sched: self.sched.clone(),
             test_limit_seconds: self.limit.as_secs_f64(),
             verdict: result.verdict,
             failure: result.failure.clone(),

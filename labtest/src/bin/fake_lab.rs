@@ -51,9 +51,6 @@ fn record(test: &str, passed: bool, seed: u64, oversleep_ms: f64, failure: Optio
     });
     if let Some(time) = clock() {
         line["time"] = time.into();
-        if time == "virtual" {
-            line["worst_oversleep_ms"] = 0.0.into();
-        }
     }
     append_to("LAB_RESULT_FILE", &line.to_string());
 }
@@ -101,7 +98,7 @@ fn write_events(name: &str, seed: u64, started: std::time::Instant) {
         if virtual_time {
             t_virtual
         } else {
-            started.elapsed().as_secs_f64() * 1000.0
+            (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0
         }
     };
     let mut events = vec![
