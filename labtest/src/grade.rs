@@ -583,6 +583,43 @@ pub fn in_progress(master_seed: u64, time: TimeMode) -> serde_json::Value {
 mod tests {
     use super::*;
 
+    fn settings(time: TimeMode) -> Settings {
+        Settings {
+            runs: 1,
+            parallel: 1,
+            timeout: Duration::from_secs(1),
+            extra: false,
+            extra_in_score: false,
+            seed: 1,
+            reruns: Policy {
+                suspect_oversleep_ms: 100.0,
+                max_reruns: 3,
+            },
+            time,
+            target_dir: PathBuf::from("t"),
+            quiet: true,
+        }
+    }
+
+    #[test]
+    fn results_json_names_the_clock_and_why_virtual_time_re_runs_nothing() {
+        let virtual_grade =
+            Grade::zero("x", Vec::new(), String::new(), &settings(TimeMode::Virtual));
+        let json = gradescope(&virtual_grade);
+        assert_eq!(json["time"], "virtual");
+        let output = json["output"].as_str().unwrap();
+        assert!(
+            output.contains("virtual time: a failure is never the machine's fault"),
+            "{output}"
+        );
+        assert!(table(&virtual_grade).contains("no failed run is re-run"));
+        let real = Grade::zero("x", Vec::new(), String::new(), &settings(TimeMode::Real));
+        let json = gradescope(&real);
+        assert_eq!(json["time"], "real");
+        assert!(!json["output"].as_str().unwrap().contains("re-run"));
+        assert_eq!(in_progress(3, TimeMode::Virtual)["time"], "virtual");
+    }
+
     #[test]
     fn shell_quoting_survives_spaces_and_quotes() {
         assert_eq!(shell_quote("/tmp/a-b/ws"), "/tmp/a-b/ws");

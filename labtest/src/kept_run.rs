@@ -63,8 +63,12 @@ impl KeptRun {
     pub fn read(path: &Path) -> Result<KeptRun, String> {
         let text =
             fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a kept run of labtest stress: {e}", path.display()))
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not a kept run of labtest stress: {e}",
+                path.display()
+            )
+        })
     }
 }
 
@@ -144,7 +148,11 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let empty = find(&dir, None, None).unwrap_err();
         assert!(empty.contains("holds no kept run"), "{empty}");
-        for name in ["a_fake-3.run.json", "a_fake-30.run.json", "b_fake-3.run.json"] {
+        for name in [
+            "a_fake-3.run.json",
+            "a_fake-30.run.json",
+            "b_fake-3.run.json",
+        ] {
             fs::write(dir.join(name), "{}").unwrap();
         }
         fs::write(dir.join("a_fake-3.log"), "").unwrap();
@@ -154,9 +162,15 @@ mod tests {
             find(&dir, Some("a_"), Some(3)),
             Ok(dir.join("a_fake-3.run.json"))
         );
-        assert_eq!(find(&dir, Some("b"), None), Ok(dir.join("b_fake-3.run.json")));
+        assert_eq!(
+            find(&dir, Some("b"), None),
+            Ok(dir.join("b_fake-3.run.json"))
+        );
         let none = find(&dir, Some("c"), None).unwrap_err();
-        assert!(none.contains("no kept run") && none.contains("b_fake-3"), "{none}");
+        assert!(
+            none.contains("no kept run") && none.contains("b_fake-3"),
+            "{none}"
+        );
         let missing = find(&dir.join("nope"), None, None).unwrap_err();
         assert!(missing.contains("no such kept run"), "{missing}");
         let _ = fs::remove_dir_all(&dir);

@@ -130,11 +130,22 @@ mod tests {
     fn a_log_that_stops_early_differs_where_it_stops() {
         let first = A.lines().next().unwrap();
         let c = compare(A, first, Strictness::Exact);
-        assert!(matches!(c, Comparison::Differs { at: 2, replay: None, .. }));
+        assert!(matches!(
+            c,
+            Comparison::Differs {
+                at: 2,
+                replay: None,
+                ..
+            }
+        ));
         assert!(c.describe().contains("(the log ends here, after 1 events)"));
         assert!(matches!(
             compare("", A, Strictness::Exact),
-            Comparison::Differs { at: 1, recorded: None, .. }
+            Comparison::Differs {
+                at: 1,
+                recorded: None,
+                ..
+            }
         ));
     }
 

@@ -36,10 +36,10 @@ use clap::{Args, Parser, Subcommand};
 use discover::{NoMatch, Source};
 use run::{EventLogs, UserEnv};
 use schedule::{Parallel, Plan};
-use time_mode::TimeMode;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use time_mode::TimeMode;
 
 #[derive(Parser)]
 #[command(
@@ -171,7 +171,7 @@ fn parse_runs(text: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     run::positive_seconds(text)
         .ok_or_else(|| format!("expected a positive number of seconds, got {text:?}"))
 }
@@ -486,8 +486,13 @@ fn default_out() -> PathBuf {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    labtest_dir().join(timestamp(secs))
+}
+
+/// `target/labtest` under the cargo target dir (`CARGO_TARGET_DIR`).
+pub fn labtest_dir() -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    PathBuf::from(target).join("labtest").join(timestamp(secs))
+    PathBuf::from(target).join("labtest")
 }
 
 /// A UTC timestamp `YYYYMMDD-HHMMSS` of `secs` since the epoch.

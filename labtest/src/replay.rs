@@ -58,13 +58,8 @@ pub struct ReplayArgs {
     bin: Option<PathBuf>,
     /// Seconds before the replay is killed with its process group
     /// (default: 5 s past the harness's limit).
-    #[arg(long, value_parser = parse_timeout)]
+    #[arg(long, value_parser = crate::parse_timeout)]
     timeout: Option<Duration>,
-}
-
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    run::positive_seconds(text)
-        .ok_or_else(|| format!("expected a positive number of seconds, got {text:?}"))
 }
 
 /// What the recorded run left to compare with.
@@ -96,7 +91,11 @@ impl Replay {
     /// The replay's other files, named like its event log
     /// (`<name>.events.jsonl` gives `<name>.<ext>`).
     fn beside(&self, ext: &str) -> PathBuf {
-        let name = self.events.file_name().unwrap_or_default().to_string_lossy();
+        let name = self
+            .events
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
         let stem = [".events.jsonl", ".jsonl"]
             .iter()
             .find_map(|suffix| name.strip_suffix(suffix))
@@ -172,7 +171,10 @@ fn plan(args: &ReplayArgs) -> Result<Replay, String> {
                 args.timeout.unwrap_or(Duration::from_secs(150)),
                 run::parse_test_limit(std::env::var("LAB_TEST_LIMIT").ok().as_deref())?,
             );
-            let out = args.out.clone().unwrap_or_else(default_out);
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::labtest_dir().join("replay"));
             Replay {
                 test: test.clone(),
                 seed,
@@ -202,9 +204,7 @@ fn plan(args: &ReplayArgs) -> Result<Replay, String> {
         }
         plan.recorded.events = Some(events.clone());
     }
-    plan.timeout = args
-        .timeout
-        .unwrap_or(plan.limit + Duration::from_secs(5));
+    plan.timeout = args.timeout.unwrap_or(plan.limit + Duration::from_secs(5));
     Ok(plan)
 }
 
@@ -253,12 +253,6 @@ fn from_kept(args: &ReplayArgs, path: &Path) -> Result<Replay, String> {
         time: kept.time,
         sched: kept.sched,
     })
-}
-
-/// `target/labtest/replay` under the cargo target dir.
-fn default_out() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    PathBuf::from(target).join("labtest").join("replay")
 }
 
 /// The binary that holds the test, found (and built) as `stress` finds it;

@@ -238,3 +238,53 @@ pub fn junit(results: &[RunResult], wall: Duration) -> String {
         .to_string()
         .unwrap_or_else(|e| format!("<!-- cannot render JUnit: {e} -->"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(time: TimeMode, sched: Option<&str>) -> RunResult {
+        RunResult {
+            test: "initial_election_2a".into(),
+            target: "raft_2a".into(),
+            seed: 9,
+            time,
+            sched: sched.map(str::to_string),
+            seconds: 1.0,
+            verdict: Verdict::Failed,
+            failure: None,
+            worst_oversleep_ms: Some(400.0),
+            step: None,
+            exit_code: Some(101),
+            log: None,
+            events: None,
+            timeline: None,
+            kept: None,
+        }
+    }
+
+    #[test]
+    fn oversleep_makes_a_failure_suspect_only_in_real_time() {
+        assert!(is_suspect(&failed(TimeMode::Real, None), 100.0));
+        assert!(!is_suspect(&failed(TimeMode::Virtual, None), 100.0));
+    }
+
+    #[test]
+    fn replay_lines_set_lab_time_and_lab_sched_only_in_virtual_time() {
+        let line = |time, sched| replay_command(&failed(time, sched), None, "tests");
+        let tail = "cargo test --release -p tests --test raft_2a -- initial_election_2a --exact";
+        assert_eq!(line(TimeMode::Real, None), format!("LAB_SEED=9 {tail}"));
+        assert_eq!(
+            line(TimeMode::Real, Some("pct")),
+            format!("LAB_SEED=9 {tail}")
+        );
+        assert_eq!(
+            line(TimeMode::Virtual, None),
+            format!("LAB_SEED=9 LAB_TIME=virtual {tail}")
+        );
+        assert_eq!(
+            line(TimeMode::Virtual, Some("pct:2")),
+            format!("LAB_SEED=9 LAB_TIME=virtual LAB_SCHED=pct:2 {tail}")
+        );
+    }
+}

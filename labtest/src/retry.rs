@@ -217,6 +217,25 @@ mod tests {
     }
 
     #[test]
+    fn a_virtual_time_failure_is_never_re_run() {
+        let cases = [case("a")];
+        let mut calls = 0;
+        let mut run = |cases: &[TestCase], _: usize, master: u64| {
+            calls += 1;
+            // Woke 400 ms late by its record: suspect in real time.
+            let late = RunResult {
+                time: crate::time_mode::TimeMode::Virtual,
+                ..result(&cases[0].name, master, Verdict::Failed, 400.0)
+            };
+            Ok((vec![late], false))
+        };
+        let runs = run_scored(&cases, 1, 7, POLICY, &mut run);
+        assert_eq!(runs.scored.len(), 1);
+        assert_eq!((runs.reruns("a"), runs.capped("a")), (0, 0));
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
     fn a_failure_on_time_is_scored_at_once() {
         let cases = [case("a")];
         let mut calls = Vec::new();

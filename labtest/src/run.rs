@@ -718,9 +718,36 @@ mod tests {
             Some(RecordProblem::NotARecord { line: 1 })
         );
         assert_eq!(
-            read_record(Path::new("/nonexistent/labtest-record"), "t", TimeMode::Real).err(),
+            read_record(
+                Path::new("/nonexistent/labtest-record"),
+                "t",
+                TimeMode::Real
+            )
+            .err(),
             Some(RecordProblem::Missing)
         );
+    }
+
+    #[test]
+    fn a_record_must_name_the_clock_that_was_asked_for() {
+        let path = std::env::temp_dir().join(format!("labtest-record-{}", std::process::id()));
+        let read = |text: &str, time| {
+            fs::write(&path, text).unwrap();
+            read_record(&path, "t", time).map(|r| r.time())
+        };
+        // Absent is real time.
+        assert_eq!(read(PASS_T, TimeMode::Real), Ok(TimeMode::Real));
+        assert_eq!(
+            read(PASS_T, TimeMode::Virtual),
+            Err(RecordProblem::WrongTime {
+                asked: TimeMode::Virtual,
+                ran: TimeMode::Real
+            })
+        );
+        let virtual_pass = r#"{"test":"t","passed":true,"time":"virtual"}"#;
+        assert_eq!(read(virtual_pass, TimeMode::Virtual), Ok(TimeMode::Virtual));
+        assert!(read(virtual_pass, TimeMode::Real).is_err());
+        let _ = fs::remove_file(&path);
     }
 
     #[test]

@@ -18,7 +18,13 @@ const FAKE: &str = env!("CARGO_BIN_EXE_fake_lab");
 fn labtest(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
     cmd.args(args);
-    for var in ["LAB_LOG", "LAB_TEST_LIMIT", "LAB_TIME", "LAB_SCHED", "FAKE_DIVERGE_AT"] {
+    for var in [
+        "LAB_LOG",
+        "LAB_TEST_LIMIT",
+        "LAB_TIME",
+        "LAB_SCHED",
+        "FAKE_DIVERGE_AT",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -185,8 +191,10 @@ fn bad_input_exits_two_with_a_clear_message() {
     assert_contains(&out, "the kept run ran in virtual time");
     // Nothing ran for bad input: no replay files.
     assert!(
-        std::fs::read_dir(&folder)
+        std::fs::read_dir(&folder).unwrap().all(|e| !e
             .unwrap()
-            .all(|e| !e.unwrap().file_name().to_string_lossy().contains("replay")),
+            .file_name()
+            .to_string_lossy()
+            .contains("replay")),
     );
 }

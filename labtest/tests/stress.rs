@@ -659,7 +659,15 @@ fn time_sets_lab_time_for_every_run_and_the_reports_name_it() {
     let (out, report) = stress_report_with(
         &dir,
         "r.json",
-        &["pass", "-n", "3", "--time", "virtual", "--junit", xml.to_str().unwrap()],
+        &[
+            "pass",
+            "-n",
+            "3",
+            "--time",
+            "virtual",
+            "--junit",
+            xml.to_str().unwrap(),
+        ],
         &[("FAKE_TIMES", dir.join("times").as_os_str())],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -776,7 +784,10 @@ fn virtual_time_failures_are_never_suspect_and_replay_with_lab_time() {
 #[test]
 fn a_failed_run_keeps_what_replay_needs() {
     let dir = scratch("stress", "kept");
-    let out = stress(&dir, &["late", "-n", "1", "--seed", "5", "--time", "virtual"]);
+    let out = stress(
+        &dir,
+        &["late", "-n", "1", "--seed", "5", "--time", "virtual"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let kept: Vec<PathBuf> = std::fs::read_dir(dir.join("out"))
         .unwrap()
@@ -795,8 +806,7 @@ fn a_failed_run_keeps_what_replay_needs() {
     let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_fake_lab")).unwrap();
     assert_eq!(run["exe"], exe.to_str().unwrap());
     assert_eq!(run["source"]["bin"], exe.to_str().unwrap());
-    let record: serde_json::Value =
-        serde_json::from_str(run["record"].as_str().unwrap()).unwrap();
+    let record: serde_json::Value = serde_json::from_str(run["record"].as_str().unwrap()).unwrap();
     assert_eq!(record["seed"].as_u64(), Some(seed));
     let events = std::fs::read_to_string(run["events"].as_str().unwrap()).unwrap();
     assert!(events.starts_with(r#"{"kind":"test_begin""#), "{events}");
