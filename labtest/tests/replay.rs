@@ -198,3 +198,48 @@ fn bad_input_exits_two_with_a_clear_message() {
             .contains("replay")),
     );
 }
+
+/// `make -n` with `args` in the repository: the commands it would run.
+fn make_dry(args: &[&str]) -> String {
+    let out = Command::new("make")
+        .arg("-n")
+        .args(args)
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn make_replay_and_stress_pass_the_run_the_test_and_the_clock() {
+    let kept = make_dry(&["replay", "RUN=target/labtest/20261125-220000"]);
+    assert!(
+        kept.contains("replay target/labtest/20261125-220000") && !kept.contains("--time"),
+        "{kept}"
+    );
+    let named = make_dry(&[
+        "replay",
+        "TEST=initial_election_2a",
+        "SEED=7",
+        "TIME=virtual",
+    ]);
+    assert!(
+        named.contains("replay  --test initial_election_2a --seed 7 --time virtual"),
+        "{named}"
+    );
+    let stress = make_dry(&["stress-2a", "TIME=virtual"]);
+    assert!(
+        stress.contains("stress 2a -n 20 -p 8 --time virtual"),
+        "{stress}"
+    );
+    assert!(!make_dry(&["stress-2a"]).contains("--time"));
+    // Neither a run nor a test: the usage, exit 2.
+    let out = Command::new("make")
+        .arg("replay")
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_contains(&out, "usage: make replay RUN=");
+}
