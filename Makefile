@@ -20,19 +20,37 @@ TEST ?=
 TIME_FLAG = $(if $(TIME),--time $(TIME))
 GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG)
 
-.PHONY: test-2a test-2a-extra test fmt-check clippy test-all test-browser test-handout bench-labrpc \
+.PHONY: test-2a test-2b test-2c test-2 test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc \
 	stress-2a handout grade grade-all grade-catalog log timeline replay
 
-## The three 2A tests, release build, in Go's order, one at a time.
+## The three 2A tests, release build, in Go's order, one at a time
+## (TIME=virtual: in virtual time, a fraction of a second).
 test-2a:
-	$(CARGO) test --release -p tests --test raft_2a
+	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2a
+
+## The ten 2B tests (log agreement), in Go's order (about 35 s).
+test-2b:
+	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2b
+
+## The eight 2C tests (persistence, Figure 8, churn), in Go's order (about 2 min).
+test-2c:
+	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2c
+
+## Every part so far (2A, 2B, 2C) in one run, in Go's order, ending with
+## Go's PASS/ok lines (about 3 min).
+test-2:
+	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test lab_2
 
 ## Our extra 2A tests (heartbeat rate, stable leader).
 test-2a-extra:
 	$(CARGO) test --release -p tests --test raft_2a_extra
 
 ## Every test of the workspace, plus the fmt and clippy checks (CI runs this).
-test: fmt-check clippy test-all test-browser test-handout
+test: fmt-check clippy test-all test-virtual test-browser test-handout
+
+## The lab tests, the extra set and the broken-Raft proofs again, in virtual time.
+test-virtual:
+	LAB_TIME=virtual $(CARGO) test --release -p tests
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -24,9 +24,6 @@ use std::time::Duration;
 /// still there and its end still enabled.
 pub const DEAD_CHECK_PERIOD: Duration = Duration::from_millis(100);
 
-/// Numbers requests for the event log, linking a request to its fate.
-static NEXT_RPC_ID: AtomicU64 = AtomicU64::new(1);
-
 /// An in-process network of named client ends and named servers.
 ///
 /// Cloning gives another handle to the same network.
@@ -41,6 +38,9 @@ pub(crate) struct NetState {
     stopped: chan::Receiver<()>,
     count: AtomicUsize,
     bytes: AtomicU64,
+    /// The next request's number in the event log: per network, so that
+    /// a test numbers its RPCs alike whether it runs alone or after others.
+    next_rpc_id: AtomicU64,
 }
 
 struct Tables {
@@ -86,6 +86,7 @@ impl Network {
             stopped,
             count: AtomicUsize::new(0),
             bytes: AtomicU64::new(0),
+            next_rpc_id: AtomicU64::new(1),
         }))
     }
 
@@ -203,7 +204,7 @@ impl NetState {
             return None;
         }
         let route = self.count_and_route(end, bytes);
-        Some((NEXT_RPC_ID.fetch_add(1, Ordering::Relaxed), route))
+        Some((self.next_rpc_id.fetch_add(1, Ordering::Relaxed), route))
     }
 
     /// Carries a request [`NetState::send`] put on the network and returns

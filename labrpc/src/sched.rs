@@ -42,6 +42,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+/// The key of a wait for the clock's next move (no lock or channel has
+/// address 1).
+const CLOCK_MOVED: usize = 1;
+
 /// A thread's number within its run, in order of creation.
 pub(crate) type Tid = u64;
 
@@ -364,8 +368,12 @@ impl State {
         if self.deadlock.is_none() && !self.some_worker_can_go_on() {
             self.deadlock = Some(self.wait_report("deadlock"));
         }
+        let moved = earliest > self.clock;
         self.clock = self.clock.max(earliest);
         let clock = self.clock;
+        if moved {
+            self.wake_waiters_of(CLOCK_MOVED);
+        }
         for t in self.threads.values_mut() {
             if let Some(b) = &t.blocked
                 && b.deadline.is_some_and(|d| d <= clock)
@@ -665,4 +673,16 @@ pub fn outside<R>(f: impl FnOnce() -> R) -> R {
     }
     let _back = Back(CURRENT.with(|c| c.borrow_mut().take()));
     f()
+}
+
+/// Waits until the run's virtual clock next moves, or `max` passes: a
+/// monitor that samples at every clock advance sees every state that
+/// lasts any virtual time at all. Outside a run it sleeps `max`.
+pub fn sleep_until_clock_moves(max: Duration) {
+    match deadline_after(max) {
+        Some(deadline) => {
+            block(&[CLOCK_MOVED], Some(deadline), Wait::Sleep);
+        }
+        None => crate::time::sleep(max),
+    }
 }

@@ -275,6 +275,7 @@ where
     let origin = ORIGIN.with(|o| o.get());
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     owner.register(id, &name, origin);
+    let stream = crate::rand::child_stream(&name);
     let thread_name = name.clone();
     let (done, result) = crate::chan::bounded(1);
     let child = crate::sched::register_child(&name);
@@ -282,6 +283,7 @@ where
         if let Some(child) = child {
             child.start();
         }
+        crate::rand::adopt(stream);
         ORIGIN.with(|o| o.set(origin));
         let result = {
             let _enter = owner.enter();

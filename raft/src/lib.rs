@@ -72,16 +72,21 @@
 //! Follows Figure 2 of the extended Raft paper field by field: `state`
 //! holds the fields and role transitions (and persists them), `peer` the
 //! shared core and the ticker, `election` the RequestVote side,
-//! `replication` AppendEntries and the commit rule, `apply` the applier,
-//! `log` the log with its sentinel, `rpc` the messages. Its events (role,
+//! `replication` AppendEntries on both sides, `backup` the fast backup
+//! over a follower's conflicting log, `commit` the leader's commit rule,
+//! `apply` the applier, `log` the log with its sentinel, `rpc` the
+//! messages. Its events (role,
 //! term, votes, timer resets) go to the `LAB_LOG` event log.
 //!
 //! Timing: election timeouts drawn from 300..600 ms, heartbeats every
 //! 150 ms, the ticker sleeping until its next deadline (at most 100 ms at a
 //! time), and at most one AppendEntries out per follower unless it has been
-//! out 300 ms.
+//! out 300 ms. A new command, a reply that leaves a follower short, and a
+//! commit go out at once, without waiting for the next heartbeat.
 
 mod apply;
+mod backup;
+mod commit;
 mod election;
 mod log;
 mod peer;
@@ -92,7 +97,7 @@ mod state;
 
 pub use log::LogEntry;
 pub use persister::Persister;
-pub use rpc::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
+pub use rpc::{AppendEntriesArgs, AppendEntriesReply, Conflict, RequestVoteArgs, RequestVoteReply};
 
 use labrpc::chan::Sender;
 use labrpc::sync::Arc;
@@ -153,18 +158,21 @@ impl Raft {
         (state.current_term, state.is_leader())
     }
 
-    /// Appends `command` to the leader's log; it reaches the followers with
-    /// the next heartbeat. Returns `(index, term, is_leader)`.
+    /// Appends `command` to the leader's log (§5.3), saves it, and sends it
+    /// at once to every follower with no call out. Returns `(index, term,
+    /// is_leader)` without waiting for agreement.
     pub fn start(&self, command: Vec<u8>) -> (u64, u64, bool) {
         let mut state = self.core.lock();
         let term = state.current_term;
-        if !state.is_leader() {
+        if !state.is_leader() || self.core.killed() {
             return (0, term, false);
         }
         let index = state.log.push(LogEntry { term, command });
         let me = state.me;
         state.match_index[me] = index;
+        // Saved before any follower can hear of it (Figure 2).
         state.persist(&self.core.persister);
+        self.core.replicate_to_all(&mut state);
         (index, term, true)
     }
 

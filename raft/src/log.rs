@@ -89,6 +89,39 @@ impl Log {
         changed
     }
 
+    /// The first index holding an entry of `term`, if any. Terms never
+    /// decrease along a log (a leader appends in its own term, after
+    /// entries of earlier terms), so a binary search finds it.
+    pub fn first_index_of_term(&self, term: u64) -> Option<u64> {
+        let first = self.entries.partition_point(|e| e.term < term);
+        self.entries
+            .get(first)
+            .is_some_and(|e| e.term == term)
+            .then_some(first as u64)
+    }
+
+    /// The last index holding an entry of `term`, if any (see
+    /// [`Log::first_index_of_term`]).
+    pub fn last_index_of_term(&self, term: u64) -> Option<u64> {
+        let past = self.entries.partition_point(|e| e.term <= term);
+        let last = past.checked_sub(1)?;
+        (self.entries[last].term == term).then_some(last as u64)
+    }
+
+    /// A log holding one entry per term in `terms` (command: the term's
+    /// low byte), for tests.
+    #[cfg(test)]
+    pub fn of_terms(terms: &[u64]) -> Log {
+        let mut log = Log::default();
+        for &term in terms {
+            log.push(LogEntry {
+                term,
+                command: vec![term as u8],
+            });
+        }
+        log
+    }
+
     /// §5.4.1: a candidate's log is at least as up-to-date as this one if
     /// its last term is higher, or equal with a last index at least as high.
     pub fn is_up_to_date(&self, last_log_index: u64, last_log_term: u64) -> bool {
@@ -128,6 +161,20 @@ mod tests {
         assert_eq!(log.get(2), Some(&entry(3, 9)));
         assert_eq!(log.entries_from(2), vec![entry(3, 9)]);
         assert!(log.entries_from(5).is_empty());
+    }
+
+    #[test]
+    fn finds_the_first_and_last_index_of_a_term() {
+        let mut log = Log::default();
+        log.merge(0, &[entry(1, 1), entry(1, 2), entry(3, 3), entry(3, 4)]);
+        assert_eq!(log.first_index_of_term(1), Some(1));
+        assert_eq!(log.last_index_of_term(1), Some(2));
+        assert_eq!(log.first_index_of_term(3), Some(3));
+        assert_eq!(log.last_index_of_term(3), Some(4));
+        assert_eq!(log.first_index_of_term(2), None);
+        assert_eq!(log.last_index_of_term(2), None);
+        assert_eq!(log.last_index_of_term(4), None);
+        assert_eq!(log.first_index_of_term(0), Some(0));
     }
 
     #[test]

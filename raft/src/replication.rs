@@ -1,19 +1,26 @@
 //! Log replication and heartbeats (§5.3, §5.2): the leader's
-//! AppendEntries calls, the AppendEntries handler, and the commit rule.
+//! AppendEntries calls, the AppendEntries handler, and what the leader does
+//! with the answers.
 //!
-//! Each AppendEntries call runs on a thread of its own; the peer's lock is
-//! never held across one. Heartbeats are AppendEntries calls carrying
-//! whatever entries the follower still lacks (often none).
+//! A leader sends a follower what it lacks as soon as there is something
+//! to send (a new command in `start`, a reply that leaves entries missing,
+//! a commit to announce), and at least every heartbeat. Each call is put
+//! on the network under the peer's lock, then waited for on a thread of
+//! its own: the lock is never held across the wait.
 //!
 //! At most one call per follower is out at a time, unless it has been out
 //! longer than [`APPEND_CALL_PATIENCE`]: a call to an unreachable peer can
 //! take 7 s to fail, and a new one every heartbeat would only pile up
-//! threads and RPCs. Calls to the other followers never wait for it.
+//! threads and RPCs. Calls to the other followers never wait for it. New
+//! entries that arrive while a call is out go with the next call, which
+//! leaves when the answer comes back.
 
+use crate::backup;
+use crate::commit::leader_commit_index;
 use crate::peer::Core;
 use crate::rpc::{AppendEntriesArgs, AppendEntriesReply};
 use crate::state::{HEARTBEAT_INTERVAL, Role, State};
-use labrpc::sync::{Arc, MutexGuard};
+use labrpc::sync::Arc;
 use labrpc::time::{Duration, Instant, now};
 use labrpc::{Sent, thread};
 
@@ -26,164 +33,197 @@ pub const APPEND_CALL_PATIENCE: Duration = Duration::from_millis(300);
 
 impl Core {
     /// Sends one round of AppendEntries to every other peer and schedules
-    /// the next round. Called with the lock held, by a leader.
-    pub fn send_heartbeats(self: &Arc<Self>, state: &mut MutexGuard<'_, State>) {
+    /// the next round (§5.2). Called with the lock held, by a leader.
+    pub fn send_heartbeats(self: &Arc<Self>, state: &mut State) {
         state.heartbeat_due = now() + HEARTBEAT_INTERVAL;
+        self.replicate_to_all(state);
+    }
+
+    /// Sends every other peer what it lacks now (new entries, or the
+    /// commit index), except those with a call still out. Called with the
+    /// lock held, by a leader.
+    pub fn replicate_to_all(self: &Arc<Self>, state: &mut State) {
         for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
-            let args = append_entries_for(state, peer);
-            let core = self.clone();
-            thread::spawn(format!("raft-{}-append-{peer}", self.me), move || {
-                core.call_append_entries(peer, args);
-            });
+            self.replicate_to(state, peer);
         }
     }
 
-    /// Sends `peer` what it lacks at once, on a thread of its own, without
-    /// waiting for the next heartbeat.
-    fn resend_append_entries(self: &Arc<Self>, state: &State, peer: usize) {
-        let args = append_entries_for(state, peer);
-        let core = self.clone();
-        thread::spawn(format!("raft-{}-append-{peer}", self.me), move || {
-            core.call_append_entries(peer, args);
-        });
-    }
-
-    /// One AppendEntries call to `peer` and the handling of its answer, on
-    /// the calling thread (never with the lock held across the call).
-    /// Skipped if the peer is dead, no longer the leader of `args.term`, or
-    /// an earlier call to `peer` is still out (see the module doc).
-    fn call_append_entries(self: &Arc<Self>, peer: usize, args: AppendEntriesArgs) {
-        let Some((sent, call)) = self.claim_append_call(peer, &args) else {
+    /// Puts an AppendEntries for `peer` on the network and waits for its
+    /// answer on a thread of its own; nothing if the peer is dead, not the
+    /// leader, or a call to `peer` is still out (see the module doc). The
+    /// checks and the send happen under the lock `kill` takes to set its
+    /// flag, so a request either left before `kill` began or never leaves.
+    fn replicate_to(self: &Arc<Self>, state: &mut State, peer: usize) {
+        if self.killed() || !state.is_leader() {
             return;
-        };
-        let reply = call.wait();
-        let mut state = self.lock();
-        if state.append_in_flight[peer] == Some(sent) {
-            state.append_in_flight[peer] = None;
-        }
-        if let Some(reply) = reply {
-            self.handle_append_reply(&mut state, peer, &args, reply);
-        }
-    }
-
-    /// Marks a call to `peer` as out and puts it on the network, returning
-    /// when it was sent and the call to wait on, or None if it must not be
-    /// sent now. The checks and the send happen under the lock `kill` takes
-    /// to set its flag, so a request either left before `kill` began or
-    /// never leaves.
-    fn claim_append_call(&self, peer: usize, args: &AppendEntriesArgs) -> Option<(Instant, Sent)> {
-        let mut state = self.lock();
-        if self.killed() || !state.is_leader() || state.current_term != args.term {
-            return None;
         }
         let now = now();
         if let Some(sent) = state.append_in_flight[peer]
             && now - sent < APPEND_CALL_PATIENCE
         {
-            return None;
+            return;
         }
+        let args = append_entries_for(state, peer);
         state.append_in_flight[peer] = Some(now);
-        Some((now, self.peers[peer].send("Raft.AppendEntries", args)))
+        let call = self.peers[peer].send("Raft.AppendEntries", &args);
+        let core = self.clone();
+        thread::spawn(format!("raft-{}-append-{peer}", self.me), move || {
+            core.await_append_reply(peer, now, &args, call);
+        });
     }
 
-    /// Updates next_index/match_index from a follower's answer (§5.3).
-    /// A dead peer ignores answers.
+    /// Waits for the answer to the call sent at `sent`, then handles it.
+    /// A call that failed while the follower still lacks entries is sent
+    /// again at once: a lost request or reply must not cost a heartbeat.
+    fn await_append_reply(
+        self: &Arc<Self>,
+        peer: usize,
+        sent: Instant,
+        args: &AppendEntriesArgs,
+        call: Sent,
+    ) {
+        let reply = call.wait::<AppendEntriesReply>();
+        let mut state = self.lock();
+        if state.append_in_flight[peer] == Some(sent) {
+            state.append_in_flight[peer] = None;
+        }
+        if self.killed() || state.role != Role::Leader || state.current_term != args.term {
+            // An answer to an older leadership, or to a dead peer; only a
+            // newer term in it still counts (§5.1).
+            if let Some(reply) = reply
+                && !self.killed()
+                && state.observe_term(reply.term)
+            {
+                state.persist(&self.persister);
+            }
+            return;
+        }
+        match reply {
+            Some(reply) => self.handle_append_reply(&mut state, peer, args, reply),
+            None if lacks_news(&state, peer, args) => self.replicate_to(&mut state, peer),
+            None => {}
+        }
+    }
+
+    /// Updates next_index/match_index from a follower's answer (§5.3) and
+    /// sends again at once if the follower still lacks entries. Called by
+    /// the leader of `args.term`, with the lock held.
     fn handle_append_reply(
         self: &Arc<Self>,
-        state: &mut MutexGuard<'_, State>,
+        state: &mut State,
         peer: usize,
         args: &AppendEntriesArgs,
         reply: AppendEntriesReply,
     ) {
-        if self.killed() {
-            return;
-        }
         // §5.1: a newer term in a response makes this peer a follower.
         if state.observe_term(reply.term) {
             state.persist(&self.persister);
             return;
         }
-        if state.role != Role::Leader || state.current_term != args.term {
-            return; // an answer to an older leadership
-        }
         if reply.success {
-            // "If successful: update nextIndex and matchIndex for follower"
-            // (never backwards: replies can arrive out of order).
+            // "If successful: update nextIndex and matchIndex for
+            // follower", from what this call sent (the log may have grown
+            // since), never backwards: replies can arrive out of order.
             let matched = args.prev_log_index + args.entries.len() as u64;
             if matched > state.match_index[peer] {
                 state.match_index[peer] = matched;
-                state.next_index[peer] = matched + 1;
                 self.advance_commit_index(state);
             }
-        } else if state.next_index[peer] == args.prev_log_index + 1 && args.prev_log_index >= 1 {
+            state.next_index[peer] = state.next_index[peer].max(matched + 1);
+        } else if let Some(conflict) = reply.conflict
+            && state.next_index[peer] == args.prev_log_index + 1
+        {
             // "If AppendEntries fails because of log inconsistency:
-            // decrement nextIndex and retry" (§5.3). Only for the answer to
-            // the latest attempt, so that late answers decrement once; the
-            // retries stop at the sentinel, which always matches.
-            state.next_index[peer] = args.prev_log_index;
-            self.resend_append_entries(state, peer);
+            // decrement nextIndex and retry" (§5.3), a whole term at a
+            // time (the fast backup, `backup`). Only for the answer to the
+            // latest attempt, so that a late answer moves nothing.
+            state.next_index[peer] =
+                backup::next_index_after(&state.log, args.prev_log_index, conflict);
+        }
+        if state.is_leader() && lacks_news(state, peer, args) {
+            self.replicate_to(state, peer);
         }
     }
 
-    /// "If there exists an N such that N > commitIndex, a majority of
-    /// matchIndex[i] >= N, and log[N].term == currentTerm: set
-    /// commitIndex = N" (§5.3, §5.4).
-    fn advance_commit_index(&self, state: &mut State) {
-        let last = state.log.last_index();
-        for n in (state.commit_index + 1..=last).rev() {
-            if state.log.term_at(n) != Some(state.current_term) {
-                break; // earlier entries have older terms still
-            }
-            let replicas = state.match_index.iter().filter(|&&m| m >= n).count();
-            if replicas >= state.majority() {
-                state.commit_index = n;
-                self.applier_wakeup.notify_all();
-                break;
-            }
-        }
+    /// Raises commit_index by the leader's rule (`commit`) and, when it
+    /// moves, wakes the applier and tells the followers at once.
+    fn advance_commit_index(self: &Arc<Self>, state: &mut State) {
+        let Some(commit) = leader_commit_index(
+            &state.log,
+            &state.match_index,
+            state.current_term,
+            state.commit_index,
+        ) else {
+            return;
+        };
+        state.commit_index = commit;
+        self.applier_wakeup.notify_all();
+        self.replicate_to_all(state);
     }
 
     /// The AppendEntries handler (Figure 2, "Receiver implementation").
     pub fn append_entries(&self, args: AppendEntriesArgs) -> AppendEntriesReply {
         let mut state = self.lock();
         // §5.1: a newer term makes this peer a follower of that term.
-        let mut changed = state.observe_term(args.term);
-        // Rule 1: reply false if term < currentTerm.
-        if args.term < state.current_term {
-            return AppendEntriesReply {
-                term: state.current_term,
-                success: false,
-            };
+        let term_changed = state.observe_term(args.term);
+        let (reply, log_changed) = receive_entries(&mut state, &args);
+        if reply.success && state.commit_index > state.last_applied {
+            self.applier_wakeup.notify_all();
         }
-        // The leader of this term speaks: candidates step down (§5.2),
-        // and the election timer starts over.
-        if state.role != Role::Follower {
-            state.become_follower();
-        }
-        state.reset_election_timer("heartbeat");
-        // Rule 2: reply false if the log has no entry at prevLogIndex
-        // whose term matches prevLogTerm.
-        let success = state.log.term_at(args.prev_log_index) == Some(args.prev_log_term);
-        if success {
-            // Rules 3 and 4: drop conflicting entries, append new ones.
-            changed |= state.log.merge(args.prev_log_index, &args.entries);
-            // Rule 5: commitIndex = min(leaderCommit, index of last new
-            // entry).
-            let last_new = args.prev_log_index + args.entries.len() as u64;
-            let commit = args.leader_commit.min(last_new);
-            if commit > state.commit_index {
-                state.commit_index = commit;
-                self.applier_wakeup.notify_all();
-            }
-        }
-        if changed {
+        // Persist before answering: the leader counts this reply as a
+        // replica (§5.3, Figure 2's persistent state).
+        if term_changed || log_changed {
             state.persist(&self.persister);
         }
-        AppendEntriesReply {
-            term: state.current_term,
-            success,
-        }
+        reply
     }
+}
+
+/// The receiver's rules of AppendEntries, on a follower already in
+/// `args.term` or newer: its reply, and whether its log changed.
+fn receive_entries(state: &mut State, args: &AppendEntriesArgs) -> (AppendEntriesReply, bool) {
+    let refuse = |state: &State, conflict| AppendEntriesReply {
+        term: state.current_term,
+        success: false,
+        conflict,
+    };
+    // Rule 1: reply false if term < currentTerm.
+    if args.term < state.current_term {
+        return (refuse(state, None), false);
+    }
+    // The leader of this term speaks: candidates step down (§5.2), and the
+    // election timer starts over.
+    if state.role != Role::Follower {
+        state.become_follower();
+    }
+    state.reset_election_timer("heartbeat");
+    // Rule 2: reply false if the log has no entry at prevLogIndex whose
+    // term matches prevLogTerm, saying where it conflicts (fast backup).
+    if state.log.term_at(args.prev_log_index) != Some(args.prev_log_term) {
+        let conflict = backup::conflict_at(&state.log, args.prev_log_index);
+        return (refuse(state, Some(conflict)), false);
+    }
+    // Rules 3 and 4: drop conflicting entries, append new ones; entries
+    // that already match stay (a stale, shorter AppendEntries must never
+    // cut off entries a later one appended, §5.3).
+    let changed = state.log.merge(args.prev_log_index, &args.entries);
+    // Rule 5: "If leaderCommit > commitIndex, set commitIndex =
+    // min(leaderCommit, index of last new entry)".
+    let last_new = args.prev_log_index + args.entries.len() as u64;
+    state.commit_index = state.commit_index.max(args.leader_commit.min(last_new));
+    let reply = AppendEntriesReply {
+        term: state.current_term,
+        success: true,
+        conflict: None,
+    };
+    (reply, changed)
+}
+
+/// True if `peer`, last sent `args`, still lacks entries or has not been
+/// told the commit index: the leader sends again without waiting for a
+/// heartbeat.
+fn lacks_news(state: &State, peer: usize, args: &AppendEntriesArgs) -> bool {
+    state.next_index[peer] <= state.log.last_index() || args.leader_commit < state.commit_index
 }
 
 /// The AppendEntries a leader sends `peer` now: everything from
@@ -198,5 +238,99 @@ fn append_entries_for(state: &State, peer: usize) -> AppendEntriesArgs {
         prev_log_term: state.log.term_at(prev_log_index).unwrap_or(0),
         entries: state.log.entries_from(next),
         leader_commit: state.commit_index,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::LogEntry;
+    use crate::rpc::Conflict;
+
+    fn entries(terms: &[u64]) -> Vec<LogEntry> {
+        terms
+            .iter()
+            .map(|&term| LogEntry {
+                term,
+                command: vec![term as u8],
+            })
+            .collect()
+    }
+
+    fn append(term: u64, prev: (u64, u64), terms: &[u64], commit: u64) -> AppendEntriesArgs {
+        AppendEntriesArgs {
+            term,
+            leader_id: 0,
+            prev_log_index: prev.0,
+            prev_log_term: prev.1,
+            entries: entries(terms),
+            leader_commit: commit,
+        }
+    }
+
+    /// A follower in `term` holding entries of `terms`.
+    fn follower(term: u64, terms: &[u64]) -> State {
+        let mut state = State::new(1, 3);
+        state.current_term = term;
+        state.log.merge(0, &entries(terms));
+        state
+    }
+
+    #[test]
+    fn matching_entries_are_never_truncated() {
+        let mut state = follower(2, &[1, 1, 2, 2]);
+        // A delayed AppendEntries carrying only entries 1..=2.
+        let (reply, changed) = receive_entries(&mut state, &append(2, (0, 0), &[1, 1], 0));
+        assert!(reply.success);
+        assert!(!changed, "a matching prefix changed the log");
+        assert_eq!(state.log.last_index(), 4);
+    }
+
+    #[test]
+    fn a_conflict_drops_the_entry_and_all_that_follow() {
+        let mut state = follower(3, &[1, 1, 2, 2]);
+        let (reply, changed) = receive_entries(&mut state, &append(3, (2, 1), &[3], 0));
+        assert!(reply.success && changed);
+        assert_eq!(state.log.last_index(), 3);
+        assert_eq!(state.log.term_at(3), Some(3));
+    }
+
+    #[test]
+    fn a_failed_check_says_where_the_conflict_is() {
+        let mut state = follower(3, &[1, 2, 2]);
+        let (reply, changed) = receive_entries(&mut state, &append(3, (3, 3), &[3], 0));
+        assert!(!reply.success && !changed);
+        let conflict = Conflict {
+            term: Some(2),
+            index: 2,
+        };
+        assert_eq!(reply.conflict, Some(conflict));
+        let (reply, _) = receive_entries(&mut state, &append(3, (7, 3), &[], 0));
+        let short = Conflict {
+            term: None,
+            index: 4,
+        };
+        assert_eq!(reply.conflict, Some(short));
+    }
+
+    #[test]
+    fn a_stale_leader_is_refused_and_changes_nothing() {
+        let mut state = follower(5, &[1]);
+        let (reply, changed) = receive_entries(&mut state, &append(4, (1, 1), &[4], 1));
+        assert_eq!((reply.term, reply.success, changed), (5, false, false));
+        assert_eq!((state.log.last_index(), state.commit_index), (1, 0));
+    }
+
+    #[test]
+    fn commit_follows_the_leader_up_to_the_last_new_entry() {
+        let mut state = follower(2, &[1, 1, 2, 2, 2]);
+        // The leader has committed 5, but this call only vouches for 1..=2.
+        receive_entries(&mut state, &append(2, (1, 1), &[1], 5));
+        assert_eq!(state.commit_index, 2);
+        // Never backwards.
+        receive_entries(&mut state, &append(2, (0, 0), &[], 1));
+        assert_eq!(state.commit_index, 2);
+        receive_entries(&mut state, &append(2, (5, 2), &[], 5));
+        assert_eq!(state.commit_index, 5);
     }
 }

@@ -52,4 +52,19 @@ pub struct AppendEntriesReply {
     /// True if the follower held an entry matching `prev_log_index` and
     /// `prev_log_term`.
     pub success: bool,
+    /// On a failed consistency check, where the leader should look next
+    /// (the lab guide's fast backup; see `backup`).
+    pub conflict: Option<Conflict>,
+}
+
+/// Why a follower's log did not match at `prev_log_index`, so that the
+/// leader skips back a whole term per round trip instead of one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The term of the follower's entry at `prev_log_index`, or None if
+    /// its log is too short to hold one.
+    pub term: Option<u64>,
+    /// The first index the follower holds with that term, or (log too
+    /// short) one past its last entry.
+    pub index: u64,
 }

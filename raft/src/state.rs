@@ -145,11 +145,13 @@ impl State {
 
     /// A candidate with a majority becomes leader: next_index starts just
     /// past its last entry, match_index at 0 (Figure 2), and heartbeats go
-    /// out at once to assert leadership (§5.2).
+    /// out at once to assert leadership (§5.2), whatever calls of an
+    /// earlier leadership are still out.
     pub fn become_leader(&mut self) {
         let next = self.log.last_index() + 1;
         self.next_index = vec![next; self.peer_count];
         self.match_index = vec![0; self.peer_count];
+        self.append_in_flight = vec![None; self.peer_count];
         self.match_index[self.me] = self.log.last_index();
         self.heartbeat_due = now();
         self.set_role(Role::Leader);

@@ -44,6 +44,7 @@ fn stub_service(grants_votes: bool) -> Service {
         AppendEntriesReply {
             term: args.term,
             success: true,
+            conflict: None,
         }
     });
     service

@@ -2,14 +2,17 @@
 //! checks it against what every other peer applied at the same index (Go's
 //! `applier`, `applierSnap`, `checkLogs`, `ingestSnap`).
 //!
-//! An apply error fails the test (Go stops the whole process). An applier
-//! must never call into its Raft while holding the config's lock, and ends
-//! when its Raft drops the apply channel.
+//! An apply error is Go's `log.Fatalf`: it fails the test and ends the
+//! process once the verdict is out, so no later test runs
+//! ([`fatal_to_process`]). An applier must never call into its Raft while
+//! holding the config's lock, and ends when its Raft drops the apply
+//! channel.
 
+use crate::command::Value;
+use crate::failure::fatal_to_process;
 use crate::peer::Peer;
 use labrpc::chan::Receiver;
 use labrpc::sync::Mutex;
-use labrpc::thread::Owner;
 use raft::ApplyMsg;
 use std::collections::BTreeMap;
 
@@ -18,8 +21,9 @@ pub const SNAPSHOT_INTERVAL: u64 = 10;
 
 /// What each peer applied.
 pub(crate) struct Applied {
-    /// Per peer: index -> command bytes of every committed entry it applied.
-    pub logs: Vec<BTreeMap<u64, Vec<u8>>>,
+    /// Per peer: index -> command of every committed entry it applied
+    /// (kept across restarts, as Go's `logs[i]`).
+    pub logs: Vec<BTreeMap<u64, Value>>,
     /// Per peer: the last index applied (snapshot applier).
     pub last_applied: Vec<u64>,
     /// The highest index any peer applied.
@@ -38,11 +42,11 @@ impl Applied {
     /// Go's `checkLogs`: records that peer `i` applied `command` at
     /// `index`; an error if another peer applied something else there.
     /// Also says whether `i` had applied `index - 1`.
-    fn check_logs(&mut self, i: usize, index: u64, command: &[u8]) -> (Option<String>, bool) {
+    fn check_logs(&mut self, i: usize, index: u64, command: Value) -> (Option<String>, bool) {
         let mut err = None;
         for (j, log) in self.logs.iter().enumerate() {
             if let Some(old) = log.get(&index)
-                && old.as_slice() != command
+                && *old != command
             {
                 println!(
                     "{i}: log {}; server {}",
@@ -50,14 +54,12 @@ impl Applied {
                     show_log(log)
                 );
                 err = Some(format!(
-                    "commit index={index} server={i} {} != server={j} {}",
-                    show_command(command),
-                    show_command(old)
+                    "commit index={index} server={i} {command} != server={j} {old}"
                 ));
             }
         }
         let prev_ok = self.logs[i].contains_key(&(index.wrapping_sub(1)));
-        self.logs[i].insert(index, command.to_vec());
+        self.logs[i].insert(index, command);
         self.max_index = self.max_index.max(index);
         (err, prev_ok)
     }
@@ -78,7 +80,7 @@ impl Applied {
         self.logs[i] = xlog
             .into_iter()
             .enumerate()
-            .filter_map(|(j, cmd)| cmd.map(|c| (j as u64, c)))
+            .filter_map(|(j, cmd)| cmd.map(|c| (j as u64, Value(c))))
             .collect();
         self.last_applied[i] = last_included;
         Ok(())
@@ -87,31 +89,25 @@ impl Applied {
     /// The snapshot the snapshot applier hands its Raft at `index`: the
     /// index, then every applied command up to it.
     fn snapshot_at(&self, i: usize, index: u64) -> Vec<u8> {
-        let xlog: Vec<Option<Vec<u8>>> =
-            (0..=index).map(|j| self.logs[i].get(&j).cloned()).collect();
+        let xlog: Vec<Option<Vec<u8>>> = (0..=index)
+            .map(|j| self.logs[i].get(&j).map(|v| v.0.clone()))
+            .collect();
         labcodec::encode(&(index, xlog))
     }
 }
 
-/// Shows a command as the u64 the lab tests encode, else as bytes.
-pub fn show_command(command: &[u8]) -> String {
-    match labcodec::decode::<u64>(command) {
-        Ok(v) => v.to_string(),
-        Err(_) => format!("{command:?}"),
-    }
-}
-
 /// Shows a peer's applied log as Go prints a map: `map[1:100 2:200]`.
-fn show_log(log: &BTreeMap<u64, Vec<u8>>) -> String {
+fn show_log(log: &BTreeMap<u64, Value>) -> String {
     let entries: Vec<String> = log
         .iter()
-        .map(|(index, command)| format!("{index}:{}", show_command(command)))
+        .map(|(index, command)| format!("{index}:{command}"))
         .collect();
     format!("map[{}]", entries.join(" "))
 }
 
+/// Go's `log.Fatalf("apply error: %v", err)`.
 fn apply_error(message: String) {
-    Owner::current().fail(format!("apply error: {message}"));
+    fatal_to_process(format!("apply error: {message}"));
 }
 
 /// Go's `applier`: checks every command peer `i` applies.
@@ -122,7 +118,7 @@ pub(crate) fn apply(i: usize, rx: Receiver<ApplyMsg>, applied: &Mutex<Applied>) 
         }
         let (err, prev_ok) = applied
             .lock()
-            .check_logs(i, msg.command_index, &msg.command);
+            .check_logs(i, msg.command_index, Value(msg.command));
         let err = err.or_else(|| {
             (msg.command_index > 1 && !prev_ok)
                 .then(|| format!("server {i} apply out of order {}", msg.command_index))
@@ -160,7 +156,7 @@ pub(crate) fn apply_with_snapshots<R: Peer>(
                     ));
                 }
                 if err.is_none() {
-                    let (e, prev_ok) = a.check_logs(i, index, &msg.command);
+                    let (e, prev_ok) = a.check_logs(i, index, Value(msg.command));
                     err = e.or_else(|| {
                         (index > 1 && !prev_ok)
                             .then(|| format!("server {i} apply out of order {index}"))

@@ -6,16 +6,17 @@
 //! into a Raft, so that a Raft that blocks there is named when the test
 //! times out. Checks never change the peers; they only look.
 
-use crate::applier::show_command;
-use crate::config::Config;
+use crate::command::{Command, Value};
+use crate::config::Peers;
 use crate::failure::{check_background, fatal, step};
 use crate::peer::Peer;
+use labrpc::sync::Arc;
 use labrpc::sync::atomic::Ordering;
 use labrpc::time::{self, Duration};
 use labrpc::{event, rand, thread};
 use std::collections::BTreeMap;
 
-impl<R: Peer> Config<R> {
+impl<R: Peer> Peers<R> {
     /// Asks peer `i` for its state, recording the step first.
     fn state_of(&self, i: usize, context: &str) -> Option<(u64, bool)> {
         let rf = self.raft(i)?;
@@ -29,7 +30,9 @@ impl<R: Peer> Config<R> {
     pub fn check_one_leader(&self) -> usize {
         for round in 1..=10 {
             step(format!("check_one_leader: round {round} of 10, sleeping"));
-            self.sleep(Duration::from_millis(450 + rand::below(0..100)));
+            self.sleep(Duration::from_millis(
+                450 + rand::below_in("check_one_leader", 0..100),
+            ));
             let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
             for i in 0..self.n {
                 if !self.is_connected(i) {
@@ -114,22 +117,21 @@ impl<R: Peer> Config<R> {
         event!(None, "check", name = "check_no_leader", ok = true);
     }
 
-    /// Go's `nCommitted`: how many peers applied an entry at `index`, and
+    /// Go's `nCommitted`: how many peers applied an entry at `index`
+    /// (crashed and disconnected ones too: what they applied stays), and
     /// what; fails if two applied different things there.
-    pub fn n_committed(&self, index: u64) -> (usize, Option<Vec<u8>>) {
+    pub fn n_committed(&self, index: u64) -> (usize, Option<Value>) {
         check_background();
         let applied = self.applied.lock();
         let mut count = 0;
-        let mut command: Option<Vec<u8>> = None;
+        let mut command: Option<Value> = None;
         for log in &applied.logs {
             if let Some(cmd) = log.get(&index) {
                 if let Some(seen) = &command
                     && seen != cmd
                 {
                     fatal(format!(
-                        "committed values do not match: index {index}, {}, {}",
-                        show_command(seen),
-                        show_command(cmd)
+                        "committed values do not match: index {index}, {seen}, {cmd}"
                     ));
                 }
                 count += 1;
@@ -140,8 +142,9 @@ impl<R: Peer> Config<R> {
     }
 
     /// Go's `wait`: waits for at least `n` peers to apply `index`, with
-    /// growing sleeps; gives up (None) if a peer moved past `start_term`.
-    pub fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Vec<u8>> {
+    /// growing sleeps, and returns what they applied. Gives up with None
+    /// (Go's -1) if `start_term` is given and a peer moved past it.
+    pub fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Value> {
         let mut pause = Duration::from_millis(10);
         for _ in 0..30 {
             let (count, _) = self.n_committed(index);
@@ -164,32 +167,44 @@ impl<R: Peer> Config<R> {
             }
         }
         let (count, command) = self.n_committed(index);
-        if count < n {
-            fatal(format!(
+        match command {
+            Some(command) if count >= n => Some(command),
+            _ => fatal(format!(
                 "only {count} decided for index {index}; wanted {n}"
-            ));
+            )),
         }
-        command
+    }
+
+    /// Peer `i`'s Raft if it is running and connected (one lock, as Go's
+    /// `one` reads both under `mu`).
+    fn connected_raft(&self, i: usize) -> Option<Arc<R>> {
+        let shared = self.shared.lock();
+        if shared.connected[i] {
+            shared.rafts[i].clone()
+        } else {
+            None
+        }
     }
 
     /// Go's `one`: submits `command` to whichever connected peer takes it
     /// as leader (starting from server 1, rotating across retries) and
     /// waits up to 2 s for `expected_servers` peers to apply it; retries
-    /// for 10 s if `retry`. Returns the index.
-    pub fn one(&self, command: u64, expected_servers: usize, retry: bool) -> u64 {
-        let bytes = labcodec::encode(&command);
+    /// for 10 s if `retry`. Returns the index (0 if the test finished
+    /// meanwhile, Go's -1).
+    pub fn one(&self, command: Command, expected_servers: usize, retry: bool) -> u64 {
+        let value = Value::of(&command);
         let t0 = time::now();
         let mut starts = 0;
         while t0.elapsed() < Duration::from_secs(10) && !self.finished.load(Ordering::SeqCst) {
             let mut index = None;
             for _ in 0..self.n {
                 starts = (starts + 1) % self.n;
-                if !self.is_connected(starts) {
-                    continue;
-                }
-                if let Some(rf) = self.raft(starts) {
-                    step(format!("one({command}): asking server {starts} to start"));
-                    let (i, _, ok) = thread::as_student(|| rf.start(bytes.clone()));
+                if let Some(rf) = self.connected_raft(starts) {
+                    step(format!(
+                        "one({}): asking server {starts} to start",
+                        short(&command)
+                    ));
+                    let (i, _, ok) = thread::as_student(|| rf.start(value.0.clone()));
                     if ok {
                         index = Some(i);
                         break;
@@ -201,13 +216,11 @@ impl<R: Peer> Config<R> {
                     let t1 = time::now();
                     while t1.elapsed() < Duration::from_secs(2) {
                         step(format!(
-                            "one({command}): waiting for agreement at index {index}"
+                            "one({}): waiting for agreement at index {index}",
+                            short(&command)
                         ));
                         let (count, cmd) = self.n_committed(index);
-                        if count > 0
-                            && count >= expected_servers
-                            && cmd.as_deref() == Some(&bytes[..])
-                        {
+                        if count > 0 && count >= expected_servers && cmd.as_ref() == Some(&value) {
                             return index;
                         }
                         self.sleep(Duration::from_millis(20));
@@ -223,5 +236,15 @@ impl<R: Peer> Config<R> {
             fatal(format!("one({command}) failed to reach agreement"));
         }
         0
+    }
+}
+
+/// A command for a step's text: TestRPCBytes2B's 5000-char strings cut
+/// short.
+fn short(command: &Command) -> String {
+    let text = command.to_string();
+    match text.char_indices().nth(20) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
     }
 }

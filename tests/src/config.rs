@@ -20,12 +20,9 @@ use raft::Persister;
 
 /// A running test's peers and network.
 pub struct Config<R: Peer> {
-    pub(crate) n: usize,
+    peers: Peers<R>,
     pub(crate) net: Network,
-    pub(crate) shared: Arc<Mutex<Shared<R>>>,
-    pub(crate) applied: Arc<Mutex<Applied>>,
     snapshot_applier: bool,
-    pub(crate) finished: Arc<AtomicBool>,
     start: Instant,
     // Figures for end(): what begin() saw.
     t0: Instant,
@@ -34,6 +31,62 @@ pub struct Config<R: Peer> {
     max_index0: u64,
     description: String,
     monitor: Option<Monitor>,
+}
+
+/// What the checks (`checks.rs`) read: the peers and what they applied.
+/// A clone shares them, so a test's other threads (agreement tasks, churn
+/// clients) can run checks while the test's thread drives the config;
+/// once the config is cleaned up, `one` in those threads gives up.
+pub struct Peers<R: Peer> {
+    pub(crate) n: usize,
+    pub(crate) shared: Arc<Mutex<Shared<R>>>,
+    pub(crate) applied: Arc<Mutex<Applied>>,
+    pub(crate) finished: Arc<AtomicBool>,
+}
+
+impl<R: Peer> Clone for Peers<R> {
+    fn clone(&self) -> Self {
+        Peers {
+            n: self.n,
+            shared: self.shared.clone(),
+            applied: self.applied.clone(),
+            finished: self.finished.clone(),
+        }
+    }
+}
+
+impl<R: Peer> std::ops::Deref for Config<R> {
+    type Target = Peers<R>;
+    fn deref(&self) -> &Peers<R> {
+        &self.peers
+    }
+}
+
+impl<R: Peer> Peers<R> {
+    /// Number of peers.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The Raft of peer `i`, unless it is crashed.
+    pub fn raft(&self, i: usize) -> Option<Arc<R>> {
+        self.shared.lock().rafts[i].clone()
+    }
+
+    /// True if peer `i` is connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.shared.lock().connected[i]
+    }
+
+    /// Sleeps `d`, failing at once if a thread of the test fails.
+    pub fn sleep(&self, d: Duration) {
+        failure::sleep(d);
+    }
+
+    /// True once the config is cleaned up (Go's `checkFinished`).
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::SeqCst)
+    }
 }
 
 /// The peers as the harness sees them; behind the config's lock.
@@ -65,9 +118,8 @@ impl<R: Peer> Config<R> {
         let net = Network::new();
         net.set_reliable(!unreliable);
         net.set_long_delays(true);
-        let cfg = Config {
+        let peers = Peers {
             n,
-            net,
             shared: Arc::new(Mutex::new(Shared {
                 rafts: (0..n).map(|_| None).collect(),
                 connected: vec![false; n],
@@ -79,8 +131,12 @@ impl<R: Peer> Config<R> {
                 reliable: !unreliable,
             })),
             applied: Arc::new(Mutex::new(Applied::new(n))),
-            snapshot_applier: snapshot,
             finished: Arc::new(AtomicBool::new(false)),
+        };
+        let cfg = Config {
+            peers,
+            net,
+            snapshot_applier: snapshot,
             start: time::now(),
             t0: time::now(),
             rpcs0: 0,
@@ -100,14 +156,9 @@ impl<R: Peer> Config<R> {
         cfg
     }
 
-    /// Number of peers.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-
-    /// The Raft of peer `i`, unless it is crashed.
-    pub fn raft(&self, i: usize) -> Option<Arc<R>> {
-        self.shared.lock().rafts[i].clone()
+    /// The peers, for checks on another thread of the test.
+    pub fn peers(&self) -> Peers<R> {
+        self.peers.clone()
     }
 
     /// Go's `crash1`: cuts peer `i` off, removes its server, kills it, and
@@ -235,11 +286,6 @@ impl<R: Peer> Config<R> {
         event!(Some(i), "disconnect");
     }
 
-    /// True if peer `i` is connected.
-    pub fn is_connected(&self, i: usize) -> bool {
-        self.shared.lock().connected[i]
-    }
-
     /// RPCs that reached server `i`.
     pub fn rpc_count(&self, i: usize) -> usize {
         self.net.count(i)
@@ -286,7 +332,8 @@ impl<R: Peer> Config<R> {
         self.t0 = time::now();
         self.rpcs0 = self.rpc_total();
         self.bytes0 = self.bytes_total();
-        self.max_index0 = self.applied.lock().max_index;
+        let max_index = self.applied.lock().max_index;
+        self.max_index0 = max_index;
         step(format!("began {description}"));
     }
 
@@ -324,11 +371,6 @@ impl<R: Peer> Config<R> {
         if self.start.elapsed() > limit {
             fatal(crate::runner::timeout_message(limit));
         }
-    }
-
-    /// Sleeps `d`, failing at once if a thread of the test fails.
-    pub fn sleep(&self, d: Duration) {
-        failure::sleep(d);
     }
 
     /// Go's `cleanup`: kills every Raft and shuts the network down.

@@ -237,7 +237,7 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
     install_panic_hook();
     let seed = labrpc::rand::seed();
     match clock() {
-        Clock::Real => println!("seed: {seed} (LAB_SEED={seed} replays these draws)"),
+        Clock::Real => println!("seed: {seed} (LAB_SEED={seed} replays each thread's draws)"),
         c => println!(
             "seed: {seed}, virtual time (LAB_SEED={seed}{} replays each test event for event)",
             c.replay_vars()
@@ -259,6 +259,10 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
         tally.failed += usize::from(verdict.failure.is_some());
         if verdict.stuck {
             println!("(a thread of the test is stuck: ending the process)");
+            finish(&tally);
+        }
+        if crate::failure::process_must_end() {
+            println!("(an apply error ends the process, as Go's log.Fatalf does)");
             finish(&tally);
         }
     }
@@ -340,6 +344,7 @@ pub fn run_test(test: &LabTest, binary: &str) -> Verdict {
 /// Runs one test to its verdict (see [`run_test`]), on the calling
 /// thread's clock.
 fn judge_test(test: &LabTest) -> Verdict {
+    labrpc::rand::restart_stream(test.name);
     let owner = Owner::new(test.name);
     time::reset_oversleep();
     monitor::take_figures();

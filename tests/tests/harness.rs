@@ -1,5 +1,5 @@
 //! Tests of the harness itself: each kind of broken Raft must fail the
-//! 2A tests with a clear message, the seed and the step, within the time
+//! lab tests with a clear message, the seed and the step, within the time
 //! limit, and the process must exit; the reference Raft must pass with a
 //! complete result record.
 //!
@@ -23,16 +23,26 @@ struct Run {
 }
 
 fn run_broken(which: &str, test: &str, extra_env: &[(&str, &str)]) -> Run {
+    run_broken_args(which, &[test, "--exact"], extra_env)
+}
+
+/// Runs the tests `tests` (each name a filter) of the broken Raft `which`.
+fn run_broken_tests(which: &str, tests: &[&str]) -> Run {
+    run_broken_args(which, tests, &[])
+}
+
+fn run_broken_args(which: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let run = RUNS.fetch_add(1, Ordering::SeqCst);
     let out_path = std::env::temp_dir().join(format!(
-        "broken-{which}-{test}-{}-{run}.out",
+        "broken-{which}-{}-{}-{run}.out",
+        args[0],
         std::process::id()
     ));
     let out = std::fs::File::create(&out_path).unwrap();
     let t0 = time::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
-        .args([test, "--exact"])
+        .args(args)
         .env("LAB_BROKEN", which)
         .env("LAB_TEST_LIMIT", LIMIT_SECS.to_string())
         .envs(extra_env.iter().copied())
@@ -103,6 +113,12 @@ fn two_leaders_in_a_term_fail() {
     assert_fails_with(&run, &["term 1 has 3 (>1) leaders"]);
 }
 
+/// True when this run of the proofs is in virtual time (`LAB_TIME`, which
+/// the broken Rafts' processes inherit).
+fn virtual_time() -> bool {
+    std::env::var("LAB_TIME").is_ok_and(|t| t.trim() == "virtual")
+}
+
 #[test]
 fn deadlock_in_get_state_times_out_and_exits() {
     let run = run_broken("deadlock", "initial_election_2a", &[]);
@@ -115,10 +131,69 @@ fn deadlock_in_get_state_times_out_and_exits() {
             "ending the process",
         ],
     );
+    if virtual_time() {
+        // The limit is on the virtual clock: reached without waiting it out.
+        assert!(
+            run.seconds < LIMIT_SECS as f64 / 2.0,
+            "virtual time waited out a real limit: {:.1}s",
+            run.seconds
+        );
+    } else {
+        assert!(
+            run.seconds >= LIMIT_SECS as f64,
+            "failed before the limit: {:.1}s",
+            run.seconds
+        );
+    }
+}
+
+#[test]
+fn a_thread_that_never_calls_the_layer_is_named() {
+    let run = run_broken("spins", "initial_election_2a", &[]);
+    if virtual_time() {
+        assert_fails_with(
+            &run,
+            &[
+                "thread 'broken-",
+                "-spinner' ran 10 s of wall-clock time without reaching a scheduling point",
+                "ending the process",
+            ],
+        );
+    } else {
+        assert_fails_with(
+            &run,
+            &["threads still running after cleanup: the Raft's: [\"broken-"],
+        );
+    }
+}
+
+#[test]
+fn a_true_deadlock_fails_at_once_in_virtual_time_naming_each_wait() {
+    let run = run_broken("deadlock-wait", "initial_election_2a", &[]);
+    if !virtual_time() {
+        // Real time cannot tell a deadlock from a slow Raft: the limit ends it.
+        assert_fails_with(
+            &run,
+            &[&format!("test took longer than {LIMIT_SECS} seconds")],
+        );
+        return;
+    }
+    assert_fails_with(
+        &run,
+        &[
+            "--- FAIL: initial_election_2a",
+            "deadlock: no thread of the test can go on",
+            "'test-initial_election_2a': for a lock held by 'broken-0-holder'",
+            "'broken-0-holder': to receive on a channel",
+            "while: check_one_leader: round 1 of 10: asking server 0 for get_state",
+            "LAB_TIME=virtual",
+            "ending the process",
+        ],
+    );
     assert!(
-        run.seconds >= LIMIT_SECS as f64,
-        "failed before the limit: {:.1}s",
-        run.seconds
+        !run.output.contains("test took longer"),
+        "the deadlock waited for the limit:\n{}",
+        run.output
     );
 }
 
@@ -158,6 +233,108 @@ fn peers_applying_different_commands_fail_with_apply_error() {
         &["apply error: commit index=1 server=1 101 != server=0 100"],
     );
     assert!(run.seconds < 5.0, "took {:.1}s", run.seconds);
+}
+
+#[test]
+fn an_out_of_order_apply_fails_and_ends_the_process_as_log_fatalf() {
+    // Two tests asked for: the apply error (Go's log.Fatalf) ends the
+    // process after the first one's verdict, so the second never runs.
+    let run = run_broken_tests("skips-an-index", &["basic_agree_2b", "rpc_bytes_2b"]);
+    assert_fails_with(
+        &run,
+        &[
+            "--- FAIL: basic_agree_2b",
+            "apply error: server ",
+            " apply out of order 3",
+            "an apply error ends the process",
+            "0 passed; 1 failed",
+        ],
+    );
+    assert!(
+        !run.output.contains("Test (2B): RPC byte count"),
+        "{}",
+        run.output
+    );
+}
+
+#[test]
+fn a_value_that_never_commits_fails_one_and_the_next_test_still_runs() {
+    // A failed check (Go's t.Fatalf) fails its test only.
+    let run = run_broken_tests("never-commits", &["basic_agree_2b", "rpc_bytes_2b"]);
+    assert_fails_with(
+        &run,
+        &[
+            "--- FAIL: basic_agree_2b",
+            "one(100) failed to reach agreement",
+            "--- FAIL: rpc_bytes_2b",
+            "one(99) failed to reach agreement",
+            "0 passed; 2 failed",
+        ],
+    );
+}
+
+#[test]
+fn a_commit_without_a_majority_fails() {
+    let run = run_broken("no-majority", "follower_failure_2b", &[]);
+    assert_fails_with(&run, &["3 committed but no majority"]);
+    let run = run_broken("no-majority", "fail_no_agree_2b", &[]);
+    assert_fails_with(&run, &["5 committed but no majority"]);
+}
+
+#[test]
+fn too_many_or_too_few_rpcs_fail_the_count_test() {
+    let run = run_broken("rpc-flood", "count_2b", &[]);
+    assert_fails_with(&run, &["too many RPCs (120) for 10 entries"]);
+    // The fake sends nothing at all to elect its leader.
+    let run = run_broken("no-majority", "count_2b", &[]);
+    assert_fails_with(&run, &["too many or few RPCs (0) to elect initial leader"]);
+}
+
+#[test]
+fn too_many_bytes_fail_the_byte_count_test() {
+    let run = run_broken("byte-flood", "rpc_bytes_2b", &[]);
+    assert_fails_with(&run, &["too many RPC bytes; got ", ", expected 150000"]);
+}
+
+#[test]
+fn a_churn_clients_failure_fails_its_test_and_the_next_test_still_runs() {
+    // The clients' `wrong command type` is a t.Fatalf on another thread.
+    let run = run_broken_tests(
+        "applies-garbage",
+        &["reliable_churn_2c", "unreliable_churn_2c"],
+    );
+    assert_fails_with(
+        &run,
+        &[
+            "--- FAIL: reliable_churn_2c",
+            "--- FAIL: unreliable_churn_2c",
+            "wrong command type",
+            "0 passed; 2 failed",
+        ],
+    );
+}
+
+#[test]
+fn reference_raft_passes_basic_agreement_with_its_commands_column() {
+    let record = std::env::temp_dir().join(format!("record-2b-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&record);
+    let run = run_broken(
+        "none",
+        "basic_agree_2b",
+        &[("LAB_RESULT_FILE", record.to_str().unwrap())],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(
+        run.output
+            .contains("Test (2B): basic agreement ...\n  ... Passed --"),
+        "{}",
+        run.output
+    );
+    let text = std::fs::read_to_string(&record).unwrap();
+    let _ = std::fs::remove_file(&record);
+    let r: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(r["passed"], true, "{text}");
+    assert_eq!(r["commands"], 3, "{text}");
 }
 
 #[test]

@@ -7,19 +7,30 @@
 //! |---|---|
 //! | `never-elects` | nobody ever becomes leader |
 //! | `two-leaders` | every peer claims to lead term 1 |
-//! | `deadlock` | `get_state` blocks forever on a lock a thread never releases |
+//! | `deadlock` | `get_state` blocks forever on a lock a thread never releases (it holds it while sleeping in a loop) |
+//! | `deadlock-wait` | the same, but the lock's holder waits forever on a channel nobody sends on: no thread can go on, so virtual time reports it at once |
 //! | `panic` | a background thread panics a second after `make` |
 //! | `thread-leak` | `kill` leaves a thread running |
+//! | `spins` | a second after `make`, a thread spins forever without calling the layer (virtual time cannot schedule it: the wall-clock watchdog names it) |
 //! | `apply-conflict` | each peer applies its own number as the command at index 1 |
 //! | `panic-while-stuck` | `get_state` blocks forever, and a second after `make` a thread panics |
 //! | `brief-second-leader` | 1.5 s after `make`, every follower claims for 30 ms to lead its term |
 //! | `steps-down` | a leader says it is a follower of its own term once it has led it for a second |
 //! | `keeps-electing` | from 1.5 s after `make`, a follower's term runs one ahead more every second, as if it kept starting elections |
 //!
-//! The last three wrap the reference Raft and change only what `get_state`
-//! says, at moments Go's checks do not sample: they prove the monitors
-//! (`monitor.rs`) see what Go's 2A checks miss. Each kind runs the 2A
-//! tests and our extra tests.
+//! | `no-majority` | commits every entry on every peer, connected or not |
+//! | `never-commits` | accepts commands and never applies them |
+//! | `skips-an-index` | applies the second entry as index 3 (out of order) |
+//! | `rpc-flood` | five pings to every peer per `start` |
+//! | `byte-flood` | every command sent three times to every peer |
+//! | `applies-garbage` | applies bytes that are no command the tests submitted |
+//!
+//! `brief-second-leader`, `steps-down` and `keeps-electing` wrap the
+//! reference Raft and change only what `get_state` says, at moments Go's
+//! checks do not sample: they prove the monitors (`monitor.rs`) see what
+//! Go's 2A checks miss. The last six are the fake of `shared_log.rs`, for
+//! the 2B/2C checks. Each kind runs every part's tests and our extra
+//! tests.
 
 use labrpc::chan::Sender;
 use labrpc::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +39,9 @@ use labrpc::time::{self, Duration, Instant};
 use labrpc::{ClientEnd, Service, thread};
 use raft::{ApplyMsg, Persister};
 use tests::Peer;
+
+mod shared_log;
+use shared_log::SharedLog;
 
 /// Never elects: always a follower in term 0.
 struct NeverElects;
@@ -71,24 +85,35 @@ impl Peer for TwoLeaders {
 
 /// A thread takes the lock at start and never lets go; `get_state` waits
 /// for it forever.
-struct Deadlock {
+/// `get_state` waits for a lock its holder never releases: the holder
+/// sleeps in a loop, or (`WAITS`) waits on a channel nobody sends on.
+struct Deadlock<const WAITS: bool> {
     state: Arc<Mutex<u64>>,
+    /// Kept so that the holder's channel never disconnects.
+    _never: Sender<()>,
 }
 
-impl Peer for Deadlock {
+impl<const WAITS: bool> Peer for Deadlock<WAITS> {
     fn make(_: Vec<ClientEnd>, me: usize, _: Persister, _: Sender<ApplyMsg>) -> Self {
         let state = Arc::new(Mutex::new(0));
         let (taken_tx, taken_rx) = labrpc::chan::bounded(0);
+        let (never_tx, never) = labrpc::chan::bounded::<()>(0);
         let held = state.clone();
         thread::spawn(format!("broken-{me}-holder"), move || {
             let _guard = held.lock();
             let _ = taken_tx.send(());
+            if WAITS {
+                let _ = never.recv();
+            }
             loop {
                 time::sleep(Duration::from_secs(1));
             }
         });
         let _ = taken_rx.recv();
-        Deadlock { state }
+        Deadlock {
+            state,
+            _never: never_tx,
+        }
     }
     fn get_state(&self) -> (u64, bool) {
         (*self.state.lock(), false)
@@ -113,7 +138,7 @@ impl Peer for ApplyConflict {
             time::sleep(Duration::from_millis(100 * (me as u64 + 1)));
             let _ = apply_ch.send(ApplyMsg {
                 command_valid: true,
-                command: labcodec::encode(&(100 + me as u64)),
+                command: tests::command::Command::Int(100 + me as i64).encode(),
                 command_index: 1,
                 ..ApplyMsg::default()
             });
@@ -141,7 +166,7 @@ fn dead_sender() -> Sender<ApplyMsg> {
 /// A thread panics a second after `make` while `get_state` blocks forever:
 /// the test's thread never sees the failure, so the runner must give up
 /// on it soon after the panic rather than wait for the time limit.
-struct PanicWhileStuck(Deadlock);
+struct PanicWhileStuck(Deadlock<false>);
 
 impl Peer for PanicWhileStuck {
     fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
@@ -164,29 +189,41 @@ impl Peer for PanicWhileStuck {
     }
 }
 
-/// The reference Raft, plus a background thread that either panics a
-/// second after `make` or ignores `kill`.
-struct WithExtraThread<const PANICS: bool> {
+/// What the extra thread of [`WithExtraThread`] does.
+const PANICS: u8 = 0;
+const LEAKS: u8 = 1;
+const SPINS: u8 = 2;
+
+/// The reference Raft, plus a background thread that panics a second
+/// after `make` (`PANICS`), ignores `kill` (`LEAKS`), or from a second
+/// after `make` spins without ever calling the layer (`SPINS`).
+struct WithExtraThread<const KIND: u8> {
     raft: raft::Raft,
     dead: Arc<AtomicBool>,
 }
 
-impl<const PANICS: bool> Peer for WithExtraThread<PANICS> {
+impl<const KIND: u8> Peer for WithExtraThread<KIND> {
     fn make(p: Vec<ClientEnd>, me: usize, s: Persister, a: Sender<ApplyMsg>) -> Self {
         let dead = Arc::new(AtomicBool::new(false));
-        if PANICS {
-            thread::spawn(format!("broken-{me}-panicker"), move || {
+        match KIND {
+            PANICS => thread::spawn(format!("broken-{me}-panicker"), move || {
                 time::sleep(Duration::from_secs(1));
                 panic!("peer {me} hit a bug on purpose");
-            });
-        } else {
-            thread::spawn(format!("broken-{me}-leaker"), move || {
+            }),
+            LEAKS => thread::spawn(format!("broken-{me}-leaker"), move || {
                 // Ignores `dead`: keeps running after kill.
                 loop {
                     time::sleep(Duration::from_millis(100));
                 }
-            });
-        }
+            }),
+            _ => thread::spawn(format!("broken-{me}-spinner"), move || {
+                time::sleep(Duration::from_secs(1));
+                // Never reaches the layer again, and ignores `dead`.
+                loop {
+                    std::hint::spin_loop();
+                }
+            }),
+        };
         WithExtraThread {
             raft: raft::Raft::make(p, me, s, a),
             dead,
@@ -282,9 +319,9 @@ impl<const KIND: u8> Peer for Lying<KIND> {
     }
 }
 
-/// Go's 2A tests, then our extra tests, for `R`.
+/// Go's tests of every part, then our extra tests, for `R`.
 fn all_tests<R: Peer>() -> Vec<tests::LabTest> {
-    let mut all = tests::lab2a_tests::<R>();
+    let mut all = tests::lab2_tests::<R>();
     all.extend(tests::lab2a_extra::tests::<R>());
     all
 }
@@ -295,17 +332,25 @@ fn main() {
         "none" => all_tests::<raft::Raft>(),
         "never-elects" => all_tests::<NeverElects>(),
         "two-leaders" => all_tests::<TwoLeaders>(),
-        "deadlock" => all_tests::<Deadlock>(),
-        "panic" => all_tests::<WithExtraThread<true>>(),
-        "thread-leak" => all_tests::<WithExtraThread<false>>(),
+        "deadlock" => all_tests::<Deadlock<false>>(),
+        "deadlock-wait" => all_tests::<Deadlock<true>>(),
+        "panic" => all_tests::<WithExtraThread<PANICS>>(),
+        "thread-leak" => all_tests::<WithExtraThread<LEAKS>>(),
+        "spins" => all_tests::<WithExtraThread<SPINS>>(),
         "panic-while-stuck" => all_tests::<PanicWhileStuck>(),
         "apply-conflict" => all_tests::<ApplyConflict>(),
         "brief-second-leader" => all_tests::<Lying<BRIEF_SECOND_LEADER>>(),
         "steps-down" => all_tests::<Lying<STEPS_DOWN>>(),
         "keeps-electing" => all_tests::<Lying<KEEPS_ELECTING>>(),
+        "no-majority" => all_tests::<SharedLog<{ shared_log::NO_MAJORITY }>>(),
+        "never-commits" => all_tests::<SharedLog<{ shared_log::NEVER_COMMITS }>>(),
+        "skips-an-index" => all_tests::<SharedLog<{ shared_log::SKIPS_AN_INDEX }>>(),
+        "rpc-flood" => all_tests::<SharedLog<{ shared_log::RPC_FLOOD }>>(),
+        "byte-flood" => all_tests::<SharedLog<{ shared_log::BYTE_FLOOD }>>(),
+        "applies-garbage" => all_tests::<SharedLog<{ shared_log::APPLIES_GARBAGE }>>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, panic, thread-leak, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage; got {other:?}"
             );
             std::process::exit(2);
         }
