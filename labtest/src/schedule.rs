@@ -16,6 +16,7 @@
 use crate::discover::{Source, TestCase};
 use crate::progress::Progress;
 use crate::run::{RunResult, Running, UserEnv};
+use crate::time_mode::TimeMode;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -111,6 +112,16 @@ fn children_cpu() -> Duration {
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// How often the schedule looks for finished runs: a real-time run lasts
+/// seconds, a virtual-time one a tenth of a second, which a 50 ms poll
+/// would stretch by half.
+fn poll_every(time: TimeMode) -> Duration {
+    match time {
+        TimeMode::Real => Duration::from_millis(50),
+        TimeMode::Virtual => Duration::from_millis(2),
+    }
 }
 
 /// How often the running runs' threads and memory are sampled.
@@ -335,7 +346,7 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
             peak = peak.max(Load::of(running.iter().map(Running::pid)));
         }
         progress.tick(results.len(), total, running.len(), auto.limit);
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(poll_every(env.time));
     }
     let _ = std::fs::remove_dir_all(&scratch);
     let signal = caught();
