@@ -11,17 +11,20 @@ SUBMISSION ?=
 SUBMISSIONS ?=
 LOG ?=
 ARGS ?=
+TIME ?=
+RUN ?=
+TEST ?=
 # What `make grade`, `grade-all` and `grade-catalog` pass through, only when
 # set: EXTRA=1 (--extra), SEED= (--seed, repeats a grade), OUT= (--out, the
-# reports folder).
-GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED))
+# reports folder), TIME=virtual (--time: the clock of every run).
+TIME_FLAG = $(if $(TIME),--time $(TIME))
+GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG)
 
 .PHONY: test-2a test-2b test-2c test-2 test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc \
-	stress-2a handout grade grade-all grade-catalog log timeline
+	stress-2a handout grade grade-all grade-catalog log timeline replay
 
 ## The three 2A tests, release build, in Go's order, one at a time
 ## (TIME=virtual: in virtual time, a fraction of a second).
-TIME ?=
 test-2a:
 	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2a
 
@@ -87,9 +90,15 @@ timeline:
 	@test -n "$(LOG)" || { echo "usage: make timeline LOG=events.jsonl [OUT=run.html]"; exit 2; }
 	@$(LABTEST) timeline $(LOG) -o $(if $(filter file,$(origin OUT)),run.html,$(OUT)) $(ARGS)
 
-## Run each 2A test N times, P at once (P=auto follows the machine's load).
+## Run each 2A test N times, P at once (P=auto follows the machine's load); TIME=virtual for virtual time.
 stress-2a:
-	$(LABTEST) stress 2a -n $(N) -p $(P)
+	$(LABTEST) stress 2a -n $(N) -p $(P) $(TIME_FLAG)
+
+## Replay one failed run and compare its event log: make replay RUN=target/labtest/<timestamp>
+## (or RUN=<its .run.json>), or make replay TEST=name SEED=N [TIME=virtual].
+replay:
+	@test -n "$(RUN)$(TEST)" || { echo "usage: make replay RUN=target/labtest/<timestamp> | TEST=name SEED=N [TIME=virtual]"; exit 2; }
+	$(LABTEST) replay $(RUN) $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG) $(ARGS)
 
 ## The student tree: harness, raft skeleton, student README.
 handout:
@@ -107,4 +116,4 @@ grade-all:
 
 ## Grade the reference and every bug in grading/bugs: which tests catch which bug.
 grade-catalog:
-	$(LABTEST) grade-catalog -k 3 -p 12 $(if $(SEED),--seed $(SEED))
+	$(LABTEST) grade-catalog -k 3 -p 12 $(if $(SEED),--seed $(SEED)) $(TIME_FLAG)

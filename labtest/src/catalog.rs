@@ -313,6 +313,7 @@ mod tests {
                 suspect_oversleep_ms: 100.0,
                 max_reruns: 3,
             },
+            time: crate::time_mode::TimeMode::Real,
             target_dir: PathBuf::from("t"),
             quiet: true,
         }

@@ -4,7 +4,7 @@
 //! A build failure is reported as one (cargo's own error text), never as
 //! failed runs. This module never runs a test.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,7 +20,7 @@ pub struct TestCase {
 }
 
 /// Where the tests come from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Source {
     /// The cargo package that holds the lab tests.
     pub package: String,
@@ -34,6 +34,22 @@ pub struct Source {
     pub workspace: Option<PathBuf>,
     /// The cargo target dir for the build (cargo's default if None).
     pub target_dir: Option<PathBuf>,
+}
+
+impl Source {
+    /// The same source with absolute paths (the current folder for the
+    /// workspace if none was given), so that it finds the same binary from
+    /// any folder.
+    pub fn pinned(&self) -> Source {
+        let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let cwd = std::env::current_dir().ok();
+        Source {
+            bin: self.bin.as_deref().map(absolute),
+            workspace: self.workspace.clone().or(cwd).as_deref().map(absolute),
+            target_dir: self.target_dir.as_deref().map(absolute),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Deserialize)]

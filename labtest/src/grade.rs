@@ -14,8 +14,9 @@ use crate::integrity;
 use crate::progress::Progress;
 use crate::report::{self, replay_command};
 use crate::retry::{self, Policy, Runs};
-use crate::run::{RunResult, Verdict};
+use crate::run::{RunResult, UserEnv, Verdict};
 use crate::schedule::{self, Parallel, Plan, Signal};
+use crate::time_mode::TimeMode;
 use crate::{step, workspace};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -45,8 +46,10 @@ pub struct Settings {
     pub extra_in_score: bool,
     /// The master seed of this submission's runs.
     pub seed: u64,
-    /// Which failures are re-run instead of scored.
+    /// Which failures are re-run instead of scored (none in virtual time).
     pub reruns: Policy,
+    /// The clock of every run (`LAB_TIME`).
+    pub time: TimeMode,
     /// Shared cargo target dir for scratch builds (dependencies are built
     /// once).
     pub target_dir: PathBuf,
@@ -79,6 +82,8 @@ pub struct Grade {
     pub submission: String,
     /// Repeats this grade's runs (`--seed`).
     pub master_seed: u64,
+    /// The clock the runs ran on.
+    pub time: TimeMode,
     pub built: bool,
     /// The grade was interrupted: it is not a grade.
     pub incomplete: bool,
@@ -111,6 +116,7 @@ impl Grade {
         Grade {
             submission: name.to_string(),
             master_seed: s.seed,
+            time: s.time,
             built: false,
             incomplete: false,
             score: 0.0,
@@ -193,8 +199,8 @@ pub fn grade_sources(
         grade.seconds = t0.elapsed().as_secs_f64();
         return grade;
     }
-    let cases = match prepared {
-        Ok(cases) => cases,
+    let (cases, source) = match prepared {
+        Ok(found) => found,
         Err(errors) => {
             let mut grade = Grade::zero(name, notes, errors, s);
             grade.seconds = t0.elapsed().as_secs_f64();
@@ -208,8 +214,20 @@ pub fn grade_sources(
         workspace: Some(workspace_of(scratch)),
         ..Grade::zero(name, notes, String::new(), s)
     };
-    let mut run =
-        |cases: &[TestCase], runs: usize, seed: u64| run_plan(cases, runs, seed, scratch, s);
+    let mut run = |cases: &[TestCase], runs: usize, seed: u64| {
+        let plan = Plan {
+            cases: cases.to_vec(),
+            source: source.clone(),
+            runs_per_test: runs,
+            looping: false,
+            parallel: Parallel::Fixed(s.parallel),
+            timeout: s.timeout,
+            until_fail: false,
+            master_seed: seed,
+            out: scratch.join("failed-runs"),
+        };
+        run_plan(&plan, s)
+    };
     let runs = retry::run_scored(&cases, s.runs, s.seed, s.reruns, &mut run);
     if let Some(err) = &runs.error {
         grade.notes.push(format!("cannot run the tests: {err}"));
@@ -225,27 +243,15 @@ pub fn grade_sources(
     grade
 }
 
-/// Runs `cases`, each `runs` times, seeded from `seed`: the finished runs
-/// and whether the grade was interrupted.
-fn run_plan(
-    cases: &[TestCase],
-    runs: usize,
-    seed: u64,
-    scratch: &Path,
-    s: &Settings,
-) -> retry::Round {
-    let plan = Plan {
-        cases: cases.to_vec(),
-        runs_per_test: runs,
-        looping: false,
-        parallel: Parallel::Fixed(s.parallel),
-        timeout: s.timeout,
-        until_fail: false,
-        master_seed: seed,
-        out: scratch.join("failed-runs"),
+/// Runs `plan` on the grade's clock: the finished runs and whether the
+/// grade was interrupted.
+fn run_plan(plan: &Plan, s: &Settings) -> retry::Round {
+    let env = UserEnv {
+        time: s.time,
+        ..UserEnv::default()
     };
-    let mut progress = Progress::new(Some(runs * cases.len()), s.quiet);
-    let outcome = schedule::run(&plan, &mut progress);
+    let mut progress = Progress::new(Some(plan.runs_per_test * plan.cases.len()), s.quiet);
+    let outcome = schedule::run_in(plan, &env, &mut progress);
     progress.done();
     outcome
         .map(|o| (o.results, o.interrupted))
@@ -265,9 +271,13 @@ fn max_score(extra: bool, s: &Settings) -> f64 {
         .sum()
 }
 
-/// Builds the scratch workspace and finds its tests; Err with the
-/// compiler's first errors if it does not build.
-fn prepare(raft_src: &Path, scratch: &Path, s: &Settings) -> Result<Vec<TestCase>, String> {
+/// Builds the scratch workspace and finds its tests (and where they came
+/// from); Err with the compiler's first errors if it does not build.
+fn prepare(
+    raft_src: &Path,
+    scratch: &Path,
+    s: &Settings,
+) -> Result<(Vec<TestCase>, Source), String> {
     let root = workspace::repo_root()?;
     let ws = scratch.join("workspace");
     workspace::assemble(&root, &ws, raft_src, &[])?;
@@ -287,10 +297,11 @@ fn prepare(raft_src: &Path, scratch: &Path, s: &Settings) -> Result<Vec<TestCase
         target_dir: Some(s.target_dir.clone()),
     };
     let cases = discover::discover(&source).map_err(|e| first_errors(&e))?;
-    Ok(cases
+    let cases = cases
         .into_iter()
         .filter(|c| POINTS.iter().any(|(t, _, _)| *t == c.name))
-        .collect())
+        .collect();
+    Ok((cases, source))
 }
 
 /// The compiler's first errors, without the noise.
@@ -390,9 +401,13 @@ pub fn table(grade: &Grade) -> String {
         );
     }
     out += &format!(
-        "master seed {0} (--seed {0} repeats this grade)\n",
-        grade.master_seed
+        "master seed {0} (--seed {0} repeats this grade), {1}\n",
+        grade.master_seed,
+        grade.time.label()
     );
+    if let Some(note) = no_reruns_note(grade.time) {
+        out += &format!("note: {note}\n");
+    }
     for note in &grade.notes {
         out += &format!("note: {note}\n");
     }
@@ -527,9 +542,11 @@ pub fn gradescope(grade: &Grade) -> serde_json::Value {
         ));
     }
     output.push(format!(
-        "master seed {0} (labtest grade --seed {0} repeats this grade)",
-        grade.master_seed
+        "master seed {0} (labtest grade --seed {0} repeats this grade), {1}",
+        grade.master_seed,
+        grade.time.label()
     ));
+    output.extend(no_reruns_note(grade.time).map(str::to_string));
     output.extend(grade.notes.iter().cloned());
     serde_json::json!({
         "score": grade.score,
@@ -537,18 +554,27 @@ pub fn gradescope(grade: &Grade) -> serde_json::Value {
         "output": output.join("\n"),
         "tests": tests,
         "master_seed": grade.master_seed,
+        "time": grade.time,
         "incomplete": grade.incomplete,
     })
 }
 
+/// Why a grade on `time` re-runs no failure, if it re-runs none.
+fn no_reruns_note(time: TimeMode) -> Option<&'static str> {
+    (!time.load_can_fail_runs()).then_some(
+        "virtual time: a failure is never the machine's fault, so no failed run is re-run; every run is scored",
+    )
+}
+
 /// The file a grade writes while it runs, in place of any older
 /// results.json: if the grade never finishes, what is left says so.
-pub fn in_progress(master_seed: u64) -> serde_json::Value {
+pub fn in_progress(master_seed: u64, time: TimeMode) -> serde_json::Value {
     serde_json::json!({
         "score": 0.0,
         "output": format!("INCOMPLETE: grading (master seed {master_seed}) did not finish; this is not a grade."),
         "tests": [],
         "master_seed": master_seed,
+        "time": time,
         "incomplete": true,
     })
 }
@@ -556,6 +582,43 @@ pub fn in_progress(master_seed: u64) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(time: TimeMode) -> Settings {
+        Settings {
+            runs: 1,
+            parallel: 1,
+            timeout: Duration::from_secs(1),
+            extra: false,
+            extra_in_score: false,
+            seed: 1,
+            reruns: Policy {
+                suspect_oversleep_ms: 100.0,
+                max_reruns: 3,
+            },
+            time,
+            target_dir: PathBuf::from("t"),
+            quiet: true,
+        }
+    }
+
+    #[test]
+    fn results_json_names_the_clock_and_why_virtual_time_re_runs_nothing() {
+        let virtual_grade =
+            Grade::zero("x", Vec::new(), String::new(), &settings(TimeMode::Virtual));
+        let json = gradescope(&virtual_grade);
+        assert_eq!(json["time"], "virtual");
+        let output = json["output"].as_str().unwrap();
+        assert!(
+            output.contains("virtual time: a failure is never the machine's fault"),
+            "{output}"
+        );
+        assert!(table(&virtual_grade).contains("no failed run is re-run"));
+        let real = Grade::zero("x", Vec::new(), String::new(), &settings(TimeMode::Real));
+        let json = gradescope(&real);
+        assert_eq!(json["time"], "real");
+        assert!(!json["output"].as_str().unwrap().contains("re-run"));
+        assert_eq!(in_progress(3, TimeMode::Virtual)["time"], "virtual");
+    }
 
     #[test]
     fn shell_quoting_survives_spaces_and_quotes() {

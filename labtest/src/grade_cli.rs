@@ -12,6 +12,7 @@ use crate::batch::{self, Graded};
 use crate::grade::{self, Grade, Settings};
 use crate::retry::Policy;
 use crate::schedule::{self, run_seed};
+use crate::time_mode::TimeMode;
 use crate::workspace::repo_root;
 use crate::{catalog, handout, report, report_dir};
 use clap::Args;
@@ -48,9 +49,13 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 100.0)]
     suspect_oversleep: f64,
     /// Re-runs of suspect failures allowed per test; past them, a suspect
-    /// failure is scored and the report says so.
+    /// failure is scored and the report says so. None in virtual time.
     #[arg(long, default_value_t = 3)]
     max_reruns: usize,
+    /// The clock of every run (LAB_TIME). In virtual time a failure is
+    /// never the machine's fault: nothing is re-run.
+    #[arg(long, value_enum, default_value = "real")]
+    time: TimeMode,
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
@@ -67,8 +72,13 @@ impl RunArgs {
             seed,
             reruns: Policy {
                 suspect_oversleep_ms: self.suspect_oversleep,
-                max_reruns: self.max_reruns,
+                max_reruns: if self.time.load_can_fail_runs() {
+                    self.max_reruns
+                } else {
+                    0
+                },
             },
+            time: self.time,
             target_dir: root.join("target/labtest/grade-target"),
             quiet: self.quiet,
         }
@@ -168,9 +178,9 @@ fn remove_stale(path: &Path) -> Result<(), String> {
 
 /// Puts an "incomplete" results.json where the grade's will go: an older
 /// one is gone, and a grade that never finishes leaves one that says so.
-fn claim_results(path: &Path, master_seed: u64) -> Result<(), String> {
+fn claim_results(path: &Path, master_seed: u64, time: TimeMode) -> Result<(), String> {
     remove_stale(path)?;
-    write_json(path, &grade::in_progress(master_seed))
+    write_json(path, &grade::in_progress(master_seed, time))
 }
 
 /// The exit status of a finished or interrupted grade.
@@ -214,14 +224,15 @@ pub fn grade(args: GradeArgs) -> ExitCode {
         .clone()
         .unwrap_or_else(|| dir.join("results.json"));
     let stale = [args.json.as_deref(), args.junit.as_deref()];
-    if let Err(err) = claim_results(&results, seed)
+    if let Err(err) = claim_results(&results, seed, args.run.time)
         .and_then(|()| stale.iter().flatten().try_for_each(|p| remove_stale(p)))
     {
         return usage_error(err);
     }
     println!(
-        "grade: {}, master seed {seed} (--seed {seed} repeats this grade); reports in {}",
+        "grade: {}, master seed {seed} (--seed {seed} repeats this grade), {}; reports in {}",
         args.submission.display(),
+        args.run.time.label(),
         dir.display()
     );
     schedule::catch_ctrl_c();
@@ -285,7 +296,11 @@ pub fn grade_batch(args: BatchArgs) -> ExitCode {
             report_dir::for_submission(&out, &batch::name_of(path), path).and_then(|dir| {
                 remove_stale(&dir.join("report.txt"))
                     .and_then(|()| {
-                        claim_results(&dir.join("results.json"), run_seed(seed, i as u64))
+                        claim_results(
+                            &dir.join("results.json"),
+                            run_seed(seed, i as u64),
+                            args.run.time,
+                        )
                     })
                     .map(|()| dir)
             });

@@ -17,7 +17,10 @@ mod grade;
 mod grade_cli;
 mod handout;
 mod integrity;
+mod kept_run;
+mod log_diff;
 mod progress;
+mod replay;
 mod report;
 mod report_dir;
 mod retry;
@@ -25,6 +28,7 @@ mod run;
 mod schedule;
 mod stats;
 mod step;
+mod time_mode;
 mod views;
 mod workspace;
 
@@ -35,6 +39,7 @@ use schedule::{Parallel, Plan};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use time_mode::TimeMode;
 
 #[derive(Parser)]
 #[command(
@@ -70,6 +75,15 @@ enum Command {
     GradeBatch(grade_cli::BatchArgs),
     /// Grade the reference and every bug of grading/bugs; print the table.
     GradeCatalog(grade_cli::CatalogArgs),
+    /// Run one failed run again from its seed and test (a kept run of
+    /// `stress`, or --test and --seed), and say whether its event log
+    /// matches the recorded one.
+    ///
+    /// Exit status: 0 the replay matched the recorded run (with nothing
+    /// recorded to compare: the test passed); 1 it differs (or the test
+    /// failed); 2 bad input (no such run, folder or test, a seed that is
+    /// not a number) or a build failure; 130/143 stopped by a signal.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Args)]
@@ -90,6 +104,11 @@ struct StressArgs {
     /// Master seed: the same one gives every run the same seed again.
     #[arg(long)]
     seed: Option<u64>,
+    /// The clock of every run (sets LAB_TIME; default: LAB_TIME, else
+    /// real). In virtual time a seed replays the whole run and the
+    /// machine's load plays no part.
+    #[arg(long, value_enum)]
+    time: Option<TimeMode>,
     /// Where failed runs' logs go (default target/labtest/<timestamp>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -152,7 +171,7 @@ fn parse_runs(text: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     run::positive_seconds(text)
         .ok_or_else(|| format!("expected a positive number of seconds, got {text:?}"))
 }
@@ -166,12 +185,14 @@ fn main() -> ExitCode {
         Command::Grade(args) => grade_cli::grade(args),
         Command::GradeBatch(args) => grade_cli::grade_batch(args),
         Command::GradeCatalog(args) => grade_cli::grade_catalog(args),
+        Command::Replay(args) => replay::replay(args),
     }
 }
 
 fn stress(args: StressArgs) -> ExitCode {
     // Bad usage is found before anything is built, run or created.
-    let found = check_before_start(&args).and_then(|env| Ok((env, find_cases(&args)?)));
+    let source = source_of(&args);
+    let found = check_before_start(&args).and_then(|env| Ok((env, find_cases(&args, &source)?)));
     let (env, cases) = match found {
         Ok(found) => found,
         Err(err) => {
@@ -188,7 +209,7 @@ fn stress(args: StressArgs) -> ExitCode {
         p => p,
     };
     println!(
-        "stress: {} test(s) x {} runs, P={}, timeout {} s, master seed {master_seed} (--seed {master_seed} repeats it)",
+        "stress: {} test(s) x {} runs, P={}, timeout {} s, {}, master seed {master_seed} (--seed {master_seed} repeats it)",
         cases.len(),
         if args.looping {
             "∞".to_string()
@@ -199,7 +220,8 @@ fn stress(args: StressArgs) -> ExitCode {
             Parallel::Fixed(p) => p.to_string(),
             Parallel::Auto { .. } => "auto".to_string(),
         },
-        args.timeout.as_secs_f64()
+        args.timeout.as_secs_f64(),
+        env.time.label()
     );
     println!("failed runs will be kept in {}", out.display());
     if let Some(limit) = env.test_limit {
@@ -230,6 +252,7 @@ fn stress(args: StressArgs) -> ExitCode {
         master_seed,
         out: out.clone(),
         cases,
+        source,
     };
     schedule::catch_ctrl_c();
     let mut progress = progress::Progress::new(
@@ -245,10 +268,15 @@ fn stress(args: StressArgs) -> ExitCode {
         }
     };
     progress.done();
-    summarize(&args, &outcome, master_seed)
+    summarize(&args, &outcome, master_seed, env.time)
 }
 
-fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -> ExitCode {
+fn summarize(
+    args: &StressArgs,
+    outcome: &schedule::Outcome,
+    master_seed: u64,
+    time: TimeMode,
+) -> ExitCode {
     let summaries = report::summarize(&outcome.results, args.suspect_oversleep);
     let exe = args.bin.as_deref();
     let failures = report::failures(&outcome.results, args.suspect_oversleep, exe, &args.package);
@@ -262,11 +290,13 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
     let runs: usize = summaries.iter().map(|s| s.runs).sum();
     let hours = outcome.wall.as_secs_f64() / 3600.0;
     println!(
-        "\n{} passed, {} failed{} in {:.1} s ({:.0} runs per hour){}",
+        "\n{} passed, {} failed{} in {:.1} s ({:.0} runs per hour, {}){}",
         runs - failed,
         failed,
         if suspect > 0 {
             format!(" ({suspect} suspect: overloaded machine)")
+        } else if failed > 0 && !time.load_can_fail_runs() {
+            format!(" ({}: not the machine's load)", time.label())
         } else {
             String::new()
         },
@@ -276,6 +306,7 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
         } else {
             0.0
         },
+        time.label(),
         match outcome.signal {
             Some(signal) => format!("; interrupted by {}", signal.name()),
             None => String::new(),
@@ -287,12 +318,17 @@ fn summarize(args: &StressArgs, outcome: &schedule::Outcome, master_seed: u64) -
         .filter_map(|r| r.worst_oversleep_ms)
         .fold(0.0f64, f64::max);
     println!(
-        "CPU {:.3} s per run; at most {} threads and {:.0} MiB in all runs at once; worst oversleep {worst:.0} ms",
+        "CPU {:.3} s per run; at most {} threads and {:.0} MiB in all runs at once; {}",
         outcome.cpu.as_secs_f64() / runs.max(1) as f64,
         outcome.peak.threads,
-        outcome.peak.rss_kib as f64 / 1024.0
+        outcome.peak.rss_kib as f64 / 1024.0,
+        if time.load_can_fail_runs() {
+            format!("worst oversleep {worst:.0} ms")
+        } else {
+            format!("no oversleep in {}", time.label())
+        }
     );
-    let written = write_reports(args, outcome, &summaries, master_seed);
+    let written = write_reports(args, outcome, &summaries, master_seed, time);
     // A signal caught after the schedule ended stops the session too.
     match outcome.signal.or_else(schedule::caught) {
         Some(signal) => {
@@ -321,11 +357,13 @@ fn write_reports(
     outcome: &schedule::Outcome,
     summaries: &[report::TestSummary],
     master_seed: u64,
+    time: TimeMode,
 ) -> bool {
     let mut written = true;
     if let Some(path) = &args.json {
         let json = report::JsonReport {
             master_seed,
+            time,
             wall_seconds: outcome.wall.as_secs_f64(),
             interrupted: outcome.interrupted,
             signal: outcome.signal.map(schedule::Signal::name),
@@ -354,10 +392,14 @@ fn write_report(path: &Path, text: Result<String, String>) -> bool {
 }
 
 /// What can be checked before anything is built or run: the user's
-/// environment (`LAB_TEST_LIMIT`, `LAB_LOG`) and every file the session
-/// will write. Err says what is wrong.
+/// environment (`LAB_TEST_LIMIT`, `LAB_LOG`, `LAB_TIME` unless `--time`
+/// overrides it) and every file the session will write. Err says what is
+/// wrong.
 fn check_before_start(args: &StressArgs) -> Result<UserEnv, String> {
-    let env = UserEnv::from_env()?;
+    let mut env = UserEnv::from_env()?;
+    if let Some(time) = args.time {
+        env.time = time;
+    }
     for path in args.json.iter().chain(&args.junit) {
         check_writable(path)?;
     }
@@ -383,10 +425,9 @@ fn check_writable(path: &Path) -> Result<(), String> {
     opened.map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Builds and lists the tests, and picks the ones to run; Err explains
-/// an empty choice (listing the tests) or a build failure.
-fn find_cases(args: &StressArgs) -> Result<Vec<discover::TestCase>, String> {
-    let source = Source {
+/// Where the session's tests come from.
+fn source_of(args: &StressArgs) -> Source {
+    Source {
         package: args.package.clone(),
         targets: args.targets.clone(),
         // List the extra tests too, to say so when a filter names only
@@ -395,8 +436,13 @@ fn find_cases(args: &StressArgs) -> Result<Vec<discover::TestCase>, String> {
         bin: args.bin.clone(),
         workspace: None,
         target_dir: None,
-    };
-    let all = discover::discover(&source)?;
+    }
+}
+
+/// Builds and lists the tests, and picks the ones to run; Err explains
+/// an empty choice (listing the tests) or a build failure.
+fn find_cases(args: &StressArgs, source: &Source) -> Result<Vec<discover::TestCase>, String> {
+    let all = discover::discover(source)?;
     // Targets and binaries the user named count as asked for.
     let extra = args.extra || !args.targets.is_empty() || args.bin.is_some();
     discover::choose(&all, &args.filters, extra).map_err(|no_match| match no_match {
@@ -414,7 +460,7 @@ fn find_cases(args: &StressArgs) -> Result<Vec<discover::TestCase>, String> {
 }
 
 /// One test a line, with its target.
-fn list_cases(cases: &[discover::TestCase]) -> String {
+pub fn list_cases(cases: &[discover::TestCase]) -> String {
     cases
         .iter()
         .map(|c| format!("    {} ({})", c.name, c.target))
@@ -440,8 +486,13 @@ fn default_out() -> PathBuf {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    labtest_dir().join(timestamp(secs))
+}
+
+/// `target/labtest` under the cargo target dir (`CARGO_TARGET_DIR`).
+pub fn labtest_dir() -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    PathBuf::from(target).join("labtest").join(timestamp(secs))
+    PathBuf::from(target).join("labtest")
 }
 
 /// A UTC timestamp `YYYYMMDD-HHMMSS` of `secs` since the epoch.

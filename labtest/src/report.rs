@@ -6,6 +6,7 @@
 
 use crate::run::{RunResult, Verdict};
 use crate::stats::{mean, percentile, wilson_95};
+use crate::time_mode::TimeMode;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,13 +32,14 @@ pub struct TestSummary {
 }
 
 /// True if a failed run happened while its process woke late enough to
-/// lose an election on a correct Raft.
-/// A run that could not start a thread (the machine ran out of processes)
-/// is suspect too.
+/// lose an election on a correct Raft (only in real time: a virtual-time
+/// run never wakes late). A run that could not start a thread (the machine
+/// ran out of processes) is suspect too.
 pub fn is_suspect(result: &RunResult, suspect_oversleep_ms: f64) -> bool {
-    let late = result
-        .worst_oversleep_ms
-        .is_some_and(|ms| ms > suspect_oversleep_ms);
+    let late = result.time.load_can_fail_runs()
+        && result
+            .worst_oversleep_ms
+            .is_some_and(|ms| ms > suspect_oversleep_ms);
     let starved = result
         .failure
         .as_deref()
@@ -117,18 +119,23 @@ pub fn table(summaries: &[TestSummary]) -> String {
 }
 
 /// How to replay one run: the given binary if the runner was given one,
-/// else cargo with the lab tests' `package`.
+/// else cargo with the lab tests' `package`; `LAB_TIME=virtual` (and its
+/// `LAB_SCHED`) for a virtual-time run.
 pub fn replay_command(result: &RunResult, exe: Option<&Path>, package: &str) -> String {
+    let sched = match (&result.sched, result.time) {
+        (Some(sched), TimeMode::Virtual) => format!("LAB_SCHED={sched} "),
+        _ => String::new(),
+    };
+    let env = format!(
+        "LAB_SEED={} {}{sched}",
+        result.seed,
+        result.time.replay_env()
+    );
     match exe {
-        Some(exe) => format!(
-            "LAB_SEED={} {} {} --exact",
-            result.seed,
-            exe.display(),
-            result.test
-        ),
+        Some(exe) => format!("{env}{} {} --exact", exe.display(), result.test),
         None => format!(
-            "LAB_SEED={} cargo test --release -p {package} --test {} -- {} --exact",
-            result.seed, result.target, result.test
+            "{env}cargo test --release -p {package} --test {} -- {} --exact",
+            result.target, result.test
         ),
     }
 }
@@ -147,6 +154,8 @@ pub fn failures(
                 " [suspect: woke {:.0} ms late, the machine was overloaded]",
                 r.worst_oversleep_ms.unwrap_or(0.0)
             )
+        } else if !r.time.load_can_fail_runs() {
+            format!(" [{}: not the machine's load]", r.time.label())
         } else {
             String::new()
         };
@@ -172,6 +181,12 @@ pub fn failures(
             out += &format!("    timeline: {}\n", timeline.display());
         }
         out += &format!("    replay: {}\n", replay_command(r, exe, package));
+        if let Some(kept) = &r.kept {
+            out += &format!(
+                "    replay and compare: labtest replay {}\n",
+                kept.display()
+            );
+        }
     }
     out
 }
@@ -180,6 +195,8 @@ pub fn failures(
 #[derive(Serialize)]
 pub struct JsonReport<'a> {
     pub master_seed: u64,
+    /// The clock of every run.
+    pub time: TimeMode,
     pub wall_seconds: f64,
     pub interrupted: bool,
     /// The signal that stopped the session (`SIGINT`, `SIGTERM`), if any.
@@ -188,9 +205,10 @@ pub struct JsonReport<'a> {
     pub runs: &'a [RunResult],
 }
 
-/// JUnit XML: a suite per test, a case per run.
+/// JUnit XML: a suite per test, a case per run; each case's `time`
+/// property names its clock.
 pub fn junit(results: &[RunResult], wall: Duration) -> String {
-    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
     let mut report = Report::new("labtest stress");
     report.set_time(wall);
     let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
@@ -209,6 +227,7 @@ pub fn junit(results: &[RunResult], wall: Duration) -> String {
         };
         let mut case = TestCase::new(format!("{} seed={}", r.test, r.seed), status);
         case.set_time(Duration::from_secs_f64(r.seconds));
+        case.add_property(Property::new("time", r.time.name()));
         suites
             .entry(&r.test)
             .or_insert_with(|| TestSuite::new(r.test.clone()))
@@ -218,4 +237,54 @@ pub fn junit(results: &[RunResult], wall: Duration) -> String {
     report
         .to_string()
         .unwrap_or_else(|e| format!("<!-- cannot render JUnit: {e} -->"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(time: TimeMode, sched: Option<&str>) -> RunResult {
+        RunResult {
+            test: "initial_election_2a".into(),
+            target: "raft_2a".into(),
+            seed: 9,
+            time,
+            sched: sched.map(str::to_string),
+            seconds: 1.0,
+            verdict: Verdict::Failed,
+            failure: None,
+            worst_oversleep_ms: Some(400.0),
+            step: None,
+            exit_code: Some(101),
+            log: None,
+            events: None,
+            timeline: None,
+            kept: None,
+        }
+    }
+
+    #[test]
+    fn oversleep_makes_a_failure_suspect_only_in_real_time() {
+        assert!(is_suspect(&failed(TimeMode::Real, None), 100.0));
+        assert!(!is_suspect(&failed(TimeMode::Virtual, None), 100.0));
+    }
+
+    #[test]
+    fn replay_lines_set_lab_time_and_lab_sched_only_in_virtual_time() {
+        let line = |time, sched| replay_command(&failed(time, sched), None, "tests");
+        let tail = "cargo test --release -p tests --test raft_2a -- initial_election_2a --exact";
+        assert_eq!(line(TimeMode::Real, None), format!("LAB_SEED=9 {tail}"));
+        assert_eq!(
+            line(TimeMode::Real, Some("pct")),
+            format!("LAB_SEED=9 {tail}")
+        );
+        assert_eq!(
+            line(TimeMode::Virtual, None),
+            format!("LAB_SEED=9 LAB_TIME=virtual {tail}")
+        );
+        assert_eq!(
+            line(TimeMode::Virtual, Some("pct:2")),
+            format!("LAB_SEED=9 LAB_TIME=virtual LAB_SCHED=pct:2 {tail}")
+        );
+    }
 }

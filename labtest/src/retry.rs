@@ -130,6 +130,8 @@ mod tests {
             test: test.into(),
             target: "raft_2a".into(),
             seed,
+            time: crate::time_mode::TimeMode::Real,
+            sched: None,
             seconds: 1.0,
             verdict,
             failure: None,
@@ -139,6 +141,7 @@ mod tests {
             log: None,
             events: None,
             timeline: None,
+            kept: None,
         }
     }
 
@@ -211,6 +214,25 @@ mod tests {
         let mut masters: Vec<u64> = calls.iter().map(|c| c.1).collect();
         masters.dedup();
         assert_eq!(masters.len(), 4);
+    }
+
+    #[test]
+    fn a_virtual_time_failure_is_never_re_run() {
+        let cases = [case("a")];
+        let mut calls = 0;
+        let mut run = |cases: &[TestCase], _: usize, master: u64| {
+            calls += 1;
+            // Woke 400 ms late by its record: suspect in real time.
+            let late = RunResult {
+                time: crate::time_mode::TimeMode::Virtual,
+                ..result(&cases[0].name, master, Verdict::Failed, 400.0)
+            };
+            Ok((vec![late], false))
+        };
+        let runs = run_scored(&cases, 1, 7, POLICY, &mut run);
+        assert_eq!(runs.scored.len(), 1);
+        assert_eq!((runs.reruns("a"), runs.capped("a")), (0, 0));
+        assert_eq!(calls, 1);
     }
 
     #[test]

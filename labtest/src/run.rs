@@ -9,7 +9,9 @@
 //! folder only for a failed run; nothing here creates the kept folder for a
 //! run that passed or was interrupted.
 
-use crate::discover::TestCase;
+use crate::discover::{Source, TestCase};
+use crate::kept_run::KeptRun;
+use crate::time_mode::TimeMode;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::os::unix::process::CommandExt;
@@ -18,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// What became of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Exit 0 and the harness recorded a pass.
@@ -70,6 +72,17 @@ pub struct Record {
     /// The harness step a failed test was in.
     #[serde(default)]
     pub step: Option<String>,
+    /// The clock the test ran on; absent in records of binaries that
+    /// know only real time.
+    #[serde(default)]
+    pub time: Option<TimeMode>,
+}
+
+impl Record {
+    /// The clock the record says the test ran on (absent: real time).
+    pub fn time(&self) -> TimeMode {
+        self.time.unwrap_or_default()
+    }
 }
 
 /// Why a run's result file does not hold exactly one record of the test
@@ -84,6 +97,9 @@ pub enum RecordProblem {
     Several { count: usize },
     /// The one record names another test.
     OtherTest { named: String },
+    /// The record says the test ran on another clock than the one asked
+    /// for (a binary that ignores `LAB_TIME`).
+    WrongTime { asked: TimeMode, ran: TimeMode },
 }
 
 impl RecordProblem {
@@ -100,15 +116,25 @@ impl RecordProblem {
             RecordProblem::OtherTest { named } => {
                 format!("the result record names {named}, not {test}, the test that ran")
             }
+            RecordProblem::WrongTime { asked, ran } => format!(
+                "LAB_TIME={} was asked for, but the result record says the test ran in {} (does this test binary know {}?)",
+                asked.name(),
+                ran.label(),
+                asked.label()
+            ),
         }
     }
 }
 
-/// The one record of `test` in the result file at `path`.
-pub fn read_record(path: &Path, test: &str) -> Result<Record, RecordProblem> {
-    match fs::read(path) {
-        Ok(bytes) => parse_record(&String::from_utf8_lossy(&bytes), test),
-        Err(_) => Err(RecordProblem::Missing),
+/// The one record of `test` in the result file at `path`, run in `time`.
+pub fn read_record(path: &Path, test: &str, time: TimeMode) -> Result<Record, RecordProblem> {
+    let record = match fs::read(path) {
+        Ok(bytes) => parse_record(&String::from_utf8_lossy(&bytes), test)?,
+        Err(_) => return Err(RecordProblem::Missing),
+    };
+    match record.time() {
+        ran if ran == time => Ok(record),
+        ran => Err(RecordProblem::WrongTime { asked: time, ran }),
     }
 }
 
@@ -150,6 +176,11 @@ pub struct RunResult {
     pub test: String,
     pub target: String,
     pub seed: u64,
+    /// The clock the run was asked to run on (`LAB_TIME`).
+    pub time: TimeMode,
+    /// The virtual-time scheduler asked for (`LAB_SCHED`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sched: Option<String>,
     pub seconds: f64,
     pub verdict: Verdict,
     pub failure: Option<String>,
@@ -164,6 +195,9 @@ pub struct RunResult {
     pub events: Option<PathBuf>,
     /// The HTML timeline of a failed run.
     pub timeline: Option<PathBuf>,
+    /// A failed run's description (`<test>-<seed>.run.json`), which
+    /// `labtest replay` reads.
+    pub kept: Option<PathBuf>,
 }
 
 /// Where each run's event log (`LAB_LOG`) goes.
@@ -218,17 +252,23 @@ impl EventLogs {
 }
 
 /// What the user's environment asks of every run of a stress session
-/// (`LAB_LOG`, `LAB_TEST_LIMIT`), read and checked before the session
-/// starts.
+/// (`LAB_LOG`, `LAB_TEST_LIMIT`, `LAB_TIME`), read and checked before the
+/// session starts.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserEnv {
     pub event_logs: EventLogs,
     /// The harness's limit the user set (`LAB_TEST_LIMIT`), if any.
     pub test_limit: Option<Duration>,
+    /// The clock every run runs on (`LAB_TIME`, or the runner's `--time`).
+    pub time: TimeMode,
+    /// How virtual time picks the next thread (`LAB_SCHED`, checked by
+    /// the test binaries), if the user set it.
+    pub sched: Option<String>,
 }
 
 impl UserEnv {
-    /// Reads `LAB_LOG` and `LAB_TEST_LIMIT`; Err names a bad value.
+    /// Reads `LAB_LOG`, `LAB_TEST_LIMIT` and `LAB_TIME`; Err names a bad
+    /// value.
     pub fn from_env() -> Result<UserEnv, String> {
         let cwd =
             std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
@@ -236,6 +276,8 @@ impl UserEnv {
         Ok(UserEnv {
             event_logs: EventLogs::from_lab_log(var("LAB_LOG").as_deref(), &cwd),
             test_limit: parse_test_limit(var("LAB_TEST_LIMIT").as_deref())?,
+            time: TimeMode::from_lab_time(var("LAB_TIME").as_deref())?,
+            sched: var("LAB_SCHED").filter(|s| !s.is_empty()),
         })
     }
 }
@@ -273,10 +315,66 @@ pub fn harness_limit(timeout: Duration, user: Option<Duration>) -> Duration {
     user.map_or(below_timeout, |user| user.min(below_timeout))
 }
 
+/// The files one run of a test writes.
+pub struct RunFiles<'a> {
+    /// The harness's result record (`LAB_RESULT_FILE`).
+    pub record: &'a Path,
+    /// The event log (`LAB_LOG`).
+    pub events: &'a Path,
+}
+
+/// The command that runs `test` of the binary `exe` once, with `seed` on
+/// the clock `time` (with the scheduler `sched`, `LAB_SCHED`), writing
+/// `files`, stopped by the harness itself after `limit`, in a process
+/// group of its own (see [`kill_group`]).
+pub fn test_command(
+    exe: &Path,
+    test: &str,
+    seed: u64,
+    (time, sched): (TimeMode, Option<&str>),
+    files: RunFiles<'_>,
+    limit: Duration,
+) -> Command {
+    let mut cmd = Command::new(exe);
+    match sched {
+        Some(sched) => cmd.env("LAB_SCHED", sched),
+        None => cmd.env_remove("LAB_SCHED"),
+    };
+    cmd.args([test, "--exact"])
+        .env("LAB_SEED", seed.to_string())
+        .env("LAB_TIME", time.name())
+        .env("LAB_RESULT_FILE", files.record)
+        .env("LAB_LOG", files.events)
+        .env("LAB_TEST_LIMIT", limit.as_secs_f64().to_string())
+        .stdin(Stdio::null())
+        .process_group(0);
+    cmd
+}
+
+/// Kills the whole process group `child` leads (started by
+/// [`test_command`]) and reaps it.
+pub fn kill_group(child: &mut Child) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) with a negative pid signals the process group the
+    // child leads (it was started with process_group(0)); no memory is
+    // involved.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// A run in progress.
 pub struct Running {
     pub case: TestCase,
     pub seed: u64,
+    time: TimeMode,
+    sched: Option<String>,
+    /// The harness's own limit (`LAB_TEST_LIMIT`) the run was given.
+    limit: Duration,
+    /// How the session found the test binary, for the kept run file.
+    source: Source,
     child: Child,
     started: Instant,
     output: PathBuf,
@@ -286,10 +384,11 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `case` with `seed`, its files in `scratch` named by `index`
-    /// (its event log where `env` says).
+    /// Starts `case` (found as `source` says) with `seed`, its files in
+    /// `scratch` named by `index` (its event log where `env` says).
     pub fn start(
         case: &TestCase,
+        source: &Source,
         seed: u64,
         scratch: &Path,
         index: u64,
@@ -300,25 +399,23 @@ impl Running {
         let record = scratch.join(format!("{index}.result.jsonl"));
         let events = env.event_logs.path(scratch, index, &case.name, seed);
         let out = File::create(&output)?;
-        let child = Command::new(&case.exe)
-            .args([case.name.as_str(), "--exact"])
-            .env("LAB_SEED", seed.to_string())
-            .env("LAB_RESULT_FILE", &record)
-            .env("LAB_LOG", &events)
-            .env(
-                "LAB_TEST_LIMIT",
-                harness_limit(timeout, env.test_limit)
-                    .as_secs_f64()
-                    .to_string(),
-            )
-            .stdin(Stdio::null())
+        let files = RunFiles {
+            record: &record,
+            events: &events,
+        };
+        let limit = harness_limit(timeout, env.test_limit);
+        let clock = (env.time, env.sched.as_deref());
+        let child = test_command(&case.exe, &case.name, seed, clock, files, limit)
             .stdout(Stdio::from(out.try_clone()?))
             .stderr(Stdio::from(out))
-            .process_group(0)
             .spawn()?;
         Ok(Running {
             case: case.clone(),
             seed,
+            time: env.time,
+            sched: env.sched.clone(),
+            limit,
+            source: source.clone(),
             child,
             started: Instant::now(),
             output,
@@ -352,15 +449,7 @@ impl Running {
 
     /// Kills the run's whole process group and reaps it.
     pub fn kill(&mut self) {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: kill(2) with a negative pid signals the process group the
-        // child leads (it was started with process_group(0)); no memory is
-        // involved.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
 
     /// Ends a run because the user stopped the session: its process group
@@ -372,7 +461,8 @@ impl Running {
 
     fn finish(&mut self, ending: Ending, keep: &Path) -> RunResult {
         let seconds = self.started.elapsed().as_secs_f64();
-        let record = read_record(&self.record, &self.case.name);
+        let record_text = fs::read_to_string(&self.record).ok();
+        let record = read_record(&self.record, &self.case.name, self.time);
         let _ = fs::remove_file(&self.record);
         let verdict = classify(ending, &record);
         let failure = failure_text(verdict, ending, seconds, &self.case.name, &record);
@@ -385,10 +475,12 @@ impl Running {
             (true, Some(events)) => self.write_timeline(events, keep),
             _ => None,
         };
-        RunResult {
+        let result = RunResult {
             test: self.case.name.clone(),
             target: self.case.target.clone(),
             seed: self.seed,
+            time: self.time,
+            sched: self.sched.clone(),
             seconds,
             verdict,
             failure,
@@ -401,7 +493,42 @@ impl Running {
             log,
             events,
             timeline,
+            kept: None,
+        };
+        if !result.verdict.is_failure() || !keep.is_dir() {
+            return result;
         }
+        RunResult {
+            kept: self.keep_description(keep, &result, record_text),
+            ..result
+        }
+    }
+
+    /// Writes what `labtest replay` needs to re-run a failed run (its test,
+    /// seed, clock, binary, record, output and event log) as
+    /// `<test>-<seed>.run.json` in `keep`.
+    fn keep_description(
+        &self,
+        keep: &Path,
+        result: &RunResult,
+        record: Option<String>,
+    ) -> Option<PathBuf> {
+        let run = KeptRun {
+            test: self.case.name.clone(),
+            target: self.case.target.clone(),
+            seed: self.seed,
+            time: self.time,
+            sched: self.sched.clone(),
+            test_limit_seconds: self.limit.as_secs_f64(),
+            verdict: result.verdict,
+            failure: result.failure.clone(),
+            source: self.source.pinned(),
+            exe: absolute(&self.case.exe),
+            record,
+            output: result.log.as_deref().map(absolute),
+            events: result.events.as_deref().map(absolute),
+        };
+        run.write(&keep.join(format!("{}.run.json", self.base_name())))
     }
 
     /// `<test>-<seed>`: the name of a failed run's files in the kept folder.
@@ -456,15 +583,26 @@ impl Running {
     /// The HTML timeline of a failed run's `events`, in `keep`.
     fn write_timeline(&self, events: &Path, keep: &Path) -> Option<PathBuf> {
         let html = keep.join(format!("{}.html", self.base_name()));
-        let opts = labview::TimelineOptions {
-            test: labview::TestSelection::Named(self.case.name.clone()),
-            title: Some(format!("{} seed {}", self.case.name, self.seed)),
-            ..labview::TimelineOptions::default()
-        };
-        labview::write_timeline(events, &html, &opts)
-            .ok()
-            .map(|_| html)
+        write_timeline(events, &html, &self.case.name, self.seed)
     }
+}
+
+/// Writes the HTML timeline of `test`'s run with `seed` from its event log
+/// `events` to `html`; None if the log holds nothing to draw.
+pub fn write_timeline(events: &Path, html: &Path, test: &str, seed: u64) -> Option<PathBuf> {
+    let opts = labview::TimelineOptions {
+        test: labview::TestSelection::Named(test.to_string()),
+        title: Some(format!("{test} seed {seed}")),
+        ..labview::TimelineOptions::default()
+    };
+    labview::write_timeline(events, html, &opts)
+        .ok()
+        .map(|_| html.to_path_buf())
+}
+
+/// `path` made absolute, as it is if that fails.
+fn absolute(path: &Path) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Moves a file, copying it where a rename cannot (the scratch folder may
@@ -493,7 +631,7 @@ pub fn classify(ending: Ending, record: &Result<Record, RecordProblem>) -> Verdi
 }
 
 /// What the report says about a run that did not pass.
-fn failure_text(
+pub fn failure_text(
     verdict: Verdict,
     ending: Ending,
     seconds: f64,
@@ -527,6 +665,7 @@ mod tests {
             failure: None,
             worst_oversleep_ms: None,
             step: None,
+            time: None,
         })
     }
 
@@ -579,9 +718,36 @@ mod tests {
             Some(RecordProblem::NotARecord { line: 1 })
         );
         assert_eq!(
-            read_record(Path::new("/nonexistent/labtest-record"), "t").err(),
+            read_record(
+                Path::new("/nonexistent/labtest-record"),
+                "t",
+                TimeMode::Real
+            )
+            .err(),
             Some(RecordProblem::Missing)
         );
+    }
+
+    #[test]
+    fn a_record_must_name_the_clock_that_was_asked_for() {
+        let path = std::env::temp_dir().join(format!("labtest-record-{}", std::process::id()));
+        let read = |text: &str, time| {
+            fs::write(&path, text).unwrap();
+            read_record(&path, "t", time).map(|r| r.time())
+        };
+        // Absent is real time.
+        assert_eq!(read(PASS_T, TimeMode::Real), Ok(TimeMode::Real));
+        assert_eq!(
+            read(PASS_T, TimeMode::Virtual),
+            Err(RecordProblem::WrongTime {
+                asked: TimeMode::Virtual,
+                ran: TimeMode::Real
+            })
+        );
+        let virtual_pass = r#"{"test":"t","passed":true,"time":"virtual"}"#;
+        assert_eq!(read(virtual_pass, TimeMode::Virtual), Ok(TimeMode::Virtual));
+        assert!(read(virtual_pass, TimeMode::Real).is_err());
+        let _ = fs::remove_file(&path);
     }
 
     #[test]

@@ -13,9 +13,10 @@
 //! folder: the plan's `out` folder is created only when a failed run has
 //! files to keep.
 
-use crate::discover::TestCase;
+use crate::discover::{Source, TestCase};
 use crate::progress::Progress;
 use crate::run::{RunResult, Running, UserEnv};
+use crate::time_mode::TimeMode;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -24,7 +25,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Parallel {
     Fixed(usize),
-    /// Adapt to keep the runs' worst oversleep under `target_ms`.
+    /// Adapt to keep the runs' worst oversleep under `target_ms`; in
+    /// virtual time, where nothing oversleeps, one run per core.
     Auto {
         target_ms: f64,
     },
@@ -33,6 +35,8 @@ pub enum Parallel {
 /// What to run and how.
 pub struct Plan {
     pub cases: Vec<TestCase>,
+    /// How the cases were found (kept with a failed run, for its replay).
+    pub source: Source,
     /// Runs of each test (ignored with `looping`).
     pub runs_per_test: usize,
     pub looping: bool,
@@ -108,6 +112,16 @@ fn children_cpu() -> Duration {
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// How often the schedule looks for finished runs: a real-time run lasts
+/// seconds, a virtual-time one a tenth of a second, which a 50 ms poll
+/// would stretch by half.
+fn poll_every(time: TimeMode) -> Duration {
+    match time {
+        TimeMode::Real => Duration::from_millis(50),
+        TimeMode::Virtual => Duration::from_millis(2),
+    }
 }
 
 /// How often the running runs' threads and memory are sampled.
@@ -235,12 +249,6 @@ impl AutoLimit {
     }
 }
 
-/// Runs the plan to its end, reporting progress; the user's `LAB_LOG` and
-/// `LAB_TEST_LIMIT` play no part (see [`run_in`]).
-pub fn run(plan: &Plan, progress: &mut Progress) -> std::io::Result<Outcome> {
-    run_in(plan, &UserEnv::default(), progress)
-}
-
 /// Runs the plan to its end, reporting progress, with what the user's
 /// environment asks of every run.
 pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::Result<Outcome> {
@@ -250,9 +258,17 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
     } else {
         Some(plan.runs_per_test * plan.cases.len())
     };
+    let adapts = matches!(plan.parallel, Parallel::Auto { .. }) && env.time.load_can_fail_runs();
     let mut auto = match plan.parallel {
         Parallel::Fixed(p) => AutoLimit {
             limit: p.max(1),
+            target_ms: f64::INFINITY,
+            cooldown: 0,
+        },
+        // Virtual-time runs never oversleep: the machine's cores are the
+        // limit.
+        Parallel::Auto { .. } if !adapts => AutoLimit {
+            limit: std::thread::available_parallelism().map_or(2, |n| n.get()),
             target_ms: f64::INFINITY,
             cooldown: 0,
         },
@@ -279,7 +295,7 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
         while !stop && running.len() < auto.limit && total.is_none_or(|t| (next as usize) < t) {
             let case = &plan.cases[next as usize % plan.cases.len()];
             let seed = run_seed(plan.master_seed, next);
-            match Running::start(case, seed, &scratch, next, plan.timeout, env) {
+            match Running::start(case, &plan.source, seed, &scratch, next, plan.timeout, env) {
                 Ok(run) => running.push(run),
                 // Out of processes or threads (the kernel's pid_max counts
                 // every thread): run fewer at once, try again later.
@@ -306,7 +322,7 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
             match running[k].poll(plan.timeout, &plan.out) {
                 Some(result) => {
                     running.swap_remove(k);
-                    if matches!(plan.parallel, Parallel::Auto { .. }) {
+                    if adapts {
                         auto.observe(result.worst_oversleep_ms);
                     }
                     if result.verdict.is_failure() && plan.until_fail {
@@ -330,7 +346,7 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
             peak = peak.max(Load::of(running.iter().map(Running::pid)));
         }
         progress.tick(results.len(), total, running.len(), auto.limit);
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(poll_every(env.time));
     }
     let _ = std::fs::remove_dir_all(&scratch);
     let signal = caught();

@@ -71,6 +71,8 @@ mod tests {
             test: "initial_election_2a".into(),
             target: "raft_2a".into(),
             seed: 1,
+            time: crate::time_mode::TimeMode::Real,
+            sched: None,
             seconds: 60.2,
             verdict,
             failure: None,
@@ -80,6 +82,7 @@ mod tests {
             log: Some(dir.join("run.log")),
             events: Some(dir.join("run.events.jsonl")),
             timeline: None,
+            kept: None,
         }
     }
 

@@ -440,7 +440,7 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
 }
 
 #[test]
-fn make_passes_extra_seed_and_out_only_when_set() {
+fn make_passes_extra_seed_out_and_time_only_when_set() {
     let make = |args: &[&str]| {
         let out = Command::new("make")
             .arg("-n")
@@ -456,16 +456,27 @@ fn make_passes_extra_seed_and_out_only_when_set() {
         ("grade-all", "SUBMISSIONS=subs"),
     ] {
         let plain = make(&[target, what]);
-        for flag in ["--extra", "--seed", "--out"] {
+        for flag in ["--extra", "--seed", "--out", "--time"] {
             assert!(!plain.contains(flag), "{target}: {plain}");
         }
-        let set = make(&[target, what, "EXTRA=1", "SEED=42", "OUT=reports"]);
+        let set = make(&[
+            target,
+            what,
+            "EXTRA=1",
+            "SEED=42",
+            "OUT=reports",
+            "TIME=virtual",
+        ]);
         assert!(
-            set.contains("--extra") && set.contains("--seed 42") && set.contains("--out reports"),
+            set.contains("--extra")
+                && set.contains("--seed 42")
+                && set.contains("--out reports")
+                && set.contains("--time virtual"),
             "{target}: {set}"
         );
     }
     assert!(make(&["grade-catalog", "SEED=7"]).contains("--seed 7"));
+    assert!(make(&["grade-catalog", "TIME=virtual"]).contains("--time virtual"));
 }
 
 #[test]

@@ -26,13 +26,15 @@ fn stress_command(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// `labtest stress --quiet`, clear of the caller's `LAB_LOG` and
-/// `LAB_TEST_LIMIT`.
+/// `labtest stress --quiet`, clear of the caller's `LAB_LOG`,
+/// `LAB_TEST_LIMIT`, `LAB_TIME` and `LAB_SCHED`.
 fn quiet_stress() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_labtest"));
     cmd.args(["stress", "--quiet"])
         .env_remove("LAB_LOG")
-        .env_remove("LAB_TEST_LIMIT");
+        .env_remove("LAB_TEST_LIMIT")
+        .env_remove("LAB_TIME")
+        .env_remove("LAB_SCHED");
     cmd
 }
 
@@ -505,8 +507,9 @@ fn lab_log_gives_each_run_its_own_event_log() {
         let events = dir.join(format!("ev-{test}-{seed}.jsonl"));
         assert_eq!(run["events"].as_str(), events.to_str(), "{run}");
         let lines = std::fs::read_to_string(&events).unwrap();
-        assert_eq!(lines.lines().count(), 1, "{lines}");
-        assert!(lines.contains(test), "{lines}");
+        // The fake's log: a begin naming the test, a step, four elections.
+        assert_eq!(lines.lines().count(), 6, "{lines}");
+        assert!(lines.lines().next().unwrap().contains(test), "{lines}");
         // A failed run's timeline is drawn from its own log.
         if run["verdict"] == "failed" {
             let html = std::fs::read_to_string(run["timeline"].as_str().unwrap()).unwrap();
@@ -638,4 +641,174 @@ fn a_build_failure_exits_two_with_the_compiler_errors() {
     assert_contains(&out, "the build failed");
     assert_contains(&out, "mismatched types");
     assert!(!text(&out).contains("failed in"), "{}", text(&out));
+}
+
+/// The `NAME LAB_TIME` lines the fake runs wrote to `dir/times`.
+fn times_seen(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("times"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn time_sets_lab_time_for_every_run_and_the_reports_name_it() {
+    let dir = scratch("stress", "time");
+    let xml = dir.join("r.xml");
+    let (out, report) = stress_report_with(
+        &dir,
+        "r.json",
+        &[
+            "pass",
+            "-n",
+            "3",
+            "--time",
+            "virtual",
+            "--junit",
+            xml.to_str().unwrap(),
+        ],
+        &[("FAKE_TIMES", dir.join("times").as_os_str())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(times_seen(&dir), vec!["pass_fake virtual"; 3]);
+    assert_contains(&out, "virtual time");
+    assert_eq!(report["time"], "virtual");
+    assert!(runs(&report).iter().all(|r| r["time"] == "virtual"));
+    let junit = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        junit.contains(r#"<property name="time" value="virtual"/>"#),
+        "{junit}"
+    );
+    // Without --time: LAB_TIME from the environment, else real.
+    let _ = std::fs::remove_file(dir.join("times"));
+    let (out, report) = stress_report_with(
+        &dir,
+        "real.json",
+        &["pass", "-n", "2"],
+        &[("FAKE_TIMES", dir.join("times").as_os_str())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(times_seen(&dir), vec!["pass_fake real"; 2]);
+    assert_eq!(report["time"], "real");
+    let _ = std::fs::remove_file(dir.join("times"));
+    let (out, _) = stress_report_with(
+        &dir,
+        "env.json",
+        &["pass", "-n", "1"],
+        &[
+            ("FAKE_TIMES", dir.join("times").as_os_str()),
+            ("LAB_TIME", "virtual".as_ref()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(times_seen(&dir), vec!["pass_fake virtual"]);
+}
+
+/// [`stress_report`] with `envs` added to the runner's environment.
+fn stress_report_with(
+    dir: &Path,
+    name: &str,
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> (Output, serde_json::Value) {
+    let path = dir.join(name);
+    let mut cmd = stress_command(dir, args);
+    cmd.arg("--json").arg(&path);
+    for (key, value) in envs {
+        cmd.env(key, value);
+    }
+    let out = cmd.output().unwrap();
+    assert!(path.exists(), "no report: {}", text(&out));
+    (out, json(&path))
+}
+
+#[test]
+fn a_bad_clock_is_refused_before_anything_runs() {
+    let dir = scratch("stress", "badtime");
+    let out = stress(&dir, &["pass", "--time", "fast"]);
+    assert_rejected_up_front(&out, &dir, "invalid value 'fast' for '--time <TIME>'");
+    assert_contains(&out, "[possible values: real, virtual]");
+    let out = stress_command(&dir, &["pass"])
+        .env("LAB_TIME", "fast")
+        .output()
+        .unwrap();
+    assert_rejected_up_front(&out, &dir, "error: LAB_TIME=fast: must be real or virtual");
+}
+
+#[test]
+fn a_binary_that_ignores_lab_time_cannot_pass_a_virtual_run() {
+    let dir = scratch("stress", "ignores");
+    let (out, report) = stress_report_with(
+        &dir,
+        "r.json",
+        &["pass", "-n", "1", "--time", "virtual"],
+        &[("FAKE_IGNORES_TIME", "1".as_ref())],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(runs(&report)[0]["verdict"], "bad-record");
+    assert_contains(
+        &out,
+        "LAB_TIME=virtual was asked for, but the result record says the test ran in real time",
+    );
+    // In real time the same binary passes: an absent `time` is real time.
+    let (out, _) = stress_report_with(
+        &dir,
+        "real.json",
+        &["pass", "-n", "1"],
+        &[("FAKE_IGNORES_TIME", "1".as_ref())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn virtual_time_failures_are_never_suspect_and_replay_with_lab_time() {
+    let dir = scratch("stress", "vlate");
+    // late_fake records a 500 ms oversleep in either mode.
+    let out = stress(&dir, &["late", "-n", "2", "--time", "virtual"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!text(&out).contains("suspect"), "{}", text(&out));
+    assert_contains(&out, "2 failed (virtual time: not the machine's load)");
+    assert_contains(&out, "[virtual time: not the machine's load]");
+    assert_contains(&out, "no oversleep in virtual time");
+    let replay = format!(
+        " LAB_TIME=virtual {} late_fake --exact",
+        env!("CARGO_BIN_EXE_fake_lab")
+    );
+    assert_contains(&out, &replay);
+    // Real time keeps its replay line free of LAB_TIME.
+    let out = stress(&dir, &["late", "-n", "1"]);
+    assert!(!text(&out).contains("LAB_TIME"), "{}", text(&out));
+}
+
+#[test]
+fn a_failed_run_keeps_what_replay_needs() {
+    let dir = scratch("stress", "kept");
+    let out = stress(
+        &dir,
+        &["late", "-n", "1", "--seed", "5", "--time", "virtual"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let kept: Vec<PathBuf> = std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".run.json"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{}", text(&out));
+    assert_contains(&out, &format!("labtest replay {}", kept[0].display()));
+    let run = json(&kept[0]);
+    assert_eq!(run["test"], "late_fake");
+    assert_eq!(run["target"], "fake_lab");
+    assert_eq!(run["time"], "virtual");
+    assert_eq!(run["verdict"], "failed");
+    let seed = run["seed"].as_u64().unwrap();
+    assert!(kept[0].ends_with(format!("late_fake-{seed}.run.json")));
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_fake_lab")).unwrap();
+    assert_eq!(run["exe"], exe.to_str().unwrap());
+    assert_eq!(run["source"]["bin"], exe.to_str().unwrap());
+    let record: serde_json::Value = serde_json::from_str(run["record"].as_str().unwrap()).unwrap();
+    assert_eq!(record["seed"].as_u64(), Some(seed));
+    let events = std::fs::read_to_string(run["events"].as_str().unwrap()).unwrap();
+    assert!(events.starts_with(r#"{"kind":"test_begin""#), "{events}");
+    assert!(Path::new(run["output"].as_str().unwrap()).is_file());
 }

@@ -1,10 +1,17 @@
 //! A fake lab test binary for the stress runner's own tests. It speaks the
-//! lab tests' contract (`--list`, `NAME --exact`, `LAB_SEED`,
+//! lab tests' contract (`--list`, `NAME --exact`, `LAB_SEED`, `LAB_TIME`,
 //! `LAB_RESULT_FILE`, `LAB_LOG`, exit 0/101) with tests that pass, fail on
 //! chosen seeds, hang, panic, end without a verdict, fail on an overloaded
 //! machine, or write a result file that must not count (two records, or
-//! another test's). Each run appends its test's name to `FAKE_STARTS`, if
-//! set, so that tests can see whether anything ran.
+//! another test's). Each run appends its test's name to `FAKE_STARTS`, and
+//! `NAME LAB_TIME` to `FAKE_TIMES`, if set, so that tests can see what ran.
+//!
+//! `LAB_TIME` is `real` (the default) or `virtual`; anything else exits 2.
+//! The event log is drawn from the seed: in virtual time its timestamps
+//! are too, so the same seed writes the same log byte for byte; in real
+//! time they are read from the clock. `FAKE_DIVERGE_AT=K` changes event K
+//! (a run that does not replay); `FAKE_IGNORES_TIME` makes the binary one
+//! that knows only real time (no `time` in its record).
 
 // A test fixture for process handling, outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -38,11 +45,78 @@ fn append_to(var: &str, line: &str) {
 }
 
 fn record(test: &str, passed: bool, seed: u64, oversleep_ms: f64, failure: Option<String>) {
-    let line = serde_json::json!({
+    let mut line = serde_json::json!({
         "test": test, "passed": passed, "seconds": 0.05, "peers": 3, "rpcs": 10, "bytes": 100,
         "commands": 0, "seed": seed, "worst_oversleep_ms": oversleep_ms, "failure": failure,
     });
+    if let Some(time) = clock() {
+        line["time"] = time.into();
+    }
     append_to("LAB_RESULT_FILE", &line.to_string());
+}
+
+/// The clock this run is on (`real` or `virtual`), None for a binary that
+/// knows only real time; exits 2 on a bad `LAB_TIME`.
+fn clock() -> Option<&'static str> {
+    if std::env::var_os("FAKE_IGNORES_TIME").is_some() {
+        return None;
+    }
+    match std::env::var("LAB_TIME").as_deref() {
+        Err(_) | Ok("" | "real") => Some("real"),
+        Ok("virtual") => Some("virtual"),
+        Ok(other) => {
+            eprintln!("error: LAB_TIME={other}: must be real or virtual");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// One draw of a splitmix64 stream.
+fn draw(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Writes the run's event log (`LAB_LOG`): a begin, a step and a few
+/// elections drawn from `seed`, timed by the virtual clock (drawn too) or
+/// the real one.
+fn write_events(name: &str, seed: u64, started: std::time::Instant) {
+    if std::env::var("LAB_LOG").is_err() {
+        return;
+    }
+    let diverge: Option<usize> = std::env::var("FAKE_DIVERGE_AT")
+        .ok()
+        .and_then(|k| k.parse().ok());
+    let virtual_time = clock() == Some("virtual");
+    let mut state = seed;
+    let mut t_virtual = 0.0;
+    let mut now = |state: &mut u64| {
+        t_virtual += (draw(state) % 300) as f64 + 0.125;
+        if virtual_time {
+            t_virtual
+        } else {
+            (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0
+        }
+    };
+    let mut events = vec![
+        serde_json::json!({"t": 0.0, "peer": null, "kind": "test_begin", "test": name, "seed": seed}),
+    ];
+    let t = now(&mut state);
+    events.push(serde_json::json!({"t": t, "peer": null, "kind": "step", "text": "starting"}));
+    for term in 1..=4u64 {
+        let peer = draw(&mut state) % 3;
+        let t = now(&mut state);
+        events.push(serde_json::json!({"t": t, "peer": peer, "kind": "role", "role": "leader", "term": term}));
+    }
+    for (i, event) in events.iter_mut().enumerate() {
+        if diverge == Some(i + 1) {
+            event["diverged"] = true.into();
+        }
+        append_to("LAB_LOG", &event.to_string());
+    }
 }
 
 fn main() {
@@ -59,13 +133,18 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let name = args.first().map(String::as_str).unwrap_or("");
+    let started = std::time::Instant::now();
+    let time = clock();
     println!("seed: {seed}\nrunning {name}");
     append_to("FAKE_STARTS", name);
-    if std::env::var("LAB_LOG").is_ok() {
-        let begin = serde_json::json!({"t": 0.0, "peer": null, "kind": "test_begin", "test": name, "seed": seed});
-        append_to("LAB_LOG", &begin.to_string());
+    append_to(
+        "FAKE_TIMES",
+        &format!("{name} {}", std::env::var("LAB_TIME").unwrap_or_default()),
+    );
+    if time != Some("virtual") {
+        std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(50));
+    write_events(name, seed, started);
     match name {
         "pass_fake" => record(name, true, seed, 1.0, None),
         "flaky_fake" if seed.is_multiple_of(3) => {
