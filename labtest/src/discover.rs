@@ -95,8 +95,27 @@ fn target_name_of(bin: &Path) -> String {
     }
 }
 
+/// How many times a build that failed from the machine is tried.
+const BUILD_ATTEMPTS: usize = 3;
+
+/// True when a failed build's output shows the machine failed, not the
+/// code: rustc crashed, or the OS refused a thread, a process or memory.
+fn machine_trouble(output: &str) -> bool {
+    [
+        "the compiler unexpectedly panicked",
+        "Resource temporarily unavailable",
+        "failed to spawn",
+        "Cannot allocate memory",
+        "signal: 9, SIGKILL",
+        "could not create thread",
+    ]
+    .iter()
+    .any(|sign| output.contains(sign))
+}
+
 /// `cargo test --release -p PACKAGE --no-run`, returning the test binaries
-/// of the wanted targets.
+/// of the wanted targets; a build that failed from the machine is tried
+/// again (see [`machine_trouble`]).
 fn build(source: &Source) -> Result<Vec<(String, PathBuf)>, String> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.args([
@@ -120,7 +139,24 @@ fn build(source: &Source) -> Result<Vec<(String, PathBuf)>, String> {
         "building the tests: cargo test --release --no-run -p {}",
         source.package
     );
-    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    // A compiler that crashed, or could not start a thread or get memory,
+    // says nothing about the code: build again before calling it broken.
+    for attempt in 2..=BUILD_ATTEMPTS {
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() || !machine_trouble(&said) {
+            break;
+        }
+        eprintln!(
+            "the build failed from the machine, not the code (a compiler crash or no resources): building again ({attempt} of {BUILD_ATTEMPTS})"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    }
     if !out.status.success() {
         let rendered = compiler_errors(&String::from_utf8_lossy(&out.stdout));
         if !rendered.is_empty() {
@@ -250,6 +286,20 @@ pub fn select(cases: &[TestCase], filters: &[String]) -> Vec<TestCase> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_compiler_crash_is_the_machine_and_a_type_error_is_the_code() {
+        assert!(machine_trouble(
+            "error: the compiler unexpectedly panicked. This is a bug"
+        ));
+        assert!(machine_trouble(
+            "thread 'rustc' failed to spawn: Resource temporarily unavailable"
+        ));
+        assert!(!machine_trouble(
+            "error[E0308]: mismatched types\n --> src/lib.rs:3:5"
+        ));
+    }
+
     use super::*;
 
     #[test]

@@ -232,9 +232,11 @@ fn a_hanging_submission_scores_zero_within_the_timeout() {
     // results.json says where the test was stuck.
     let output = test_output(&json, "initial_election_2a");
     assert!(output.contains("while: check_one_leader"), "{output}");
-    // Build plus three 15 s runs at once, with room for a slow machine.
+    // The runs ended by the limit ("test took longer than", above); the
+    // whole grade's wall time is no measure of that on a loaded machine
+    // (a build under load took 393 s once), so this only guards a hang.
     assert!(
-        t0.elapsed() < Duration::from_secs(240),
+        t0.elapsed() < Duration::from_secs(1200),
         "{:?}",
         t0.elapsed()
     );
