@@ -327,13 +327,16 @@ mod tests {
         }
     }
 
-    /// A built grade with `go` of 15 and `extra` of 15 (both out of 15).
-    fn grade(go: f64, extra: f64) -> Grade {
+    /// A built grade scoring `go` of Go's 15 points and `extra` below the
+    /// extra set's full marks (`None`: full marks, whatever the set's
+    /// size).
+    fn grade(go: f64, extra: Option<f64>) -> Grade {
+        let zero = Grade::zero("x", Vec::new(), String::new(), &settings());
         Grade {
             built: true,
             score: go,
-            extra_score: extra,
-            ..Grade::zero("x", Vec::new(), String::new(), &settings())
+            extra_score: extra.unwrap_or(zero.extra_max_score),
+            ..zero
         }
     }
 
@@ -341,16 +344,16 @@ mod tests {
     fn claims_are_computed_from_the_grades() {
         let (reference, a, b) = (bug("reference", false), bug("a", true), bug("b", true));
         let all_caught = [
-            (&reference, grade(15.0, 15.0)),
-            (&a, grade(10.0, 15.0)),
-            (&b, grade(15.0, 10.0)),
+            (&reference, grade(15.0, None)),
+            (&a, grade(10.0, None)),
+            (&b, grade(15.0, Some(10.0))),
         ];
         assert_eq!(
             claims(&all_caught, 2),
             "the reference scores full marks\nall 2 catalog bugs graded: every one scores below full marks, 1 of them only through the extra set"
         );
         // A bug at full marks and a short reference: no false claim.
-        let missed = [(&reference, grade(10.0, 15.0)), (&a, grade(15.0, 15.0))];
+        let missed = [(&reference, grade(10.0, None)), (&a, grade(15.0, None))];
         let text = claims(&missed, 2);
         assert!(
             text.contains("the reference does NOT score full marks"),

@@ -81,7 +81,7 @@
 //! Timing: election timeouts drawn from 300..600 ms, heartbeats every
 //! 150 ms, the ticker sleeping until its next deadline (at most 100 ms at a
 //! time), and at most one AppendEntries out per follower unless it has been
-//! out 300 ms. A new command, a reply that leaves a follower short, and a
+//! out 200 ms. A new command, a reply that leaves a follower short, and a
 //! commit go out at once, without waiting for the next heartbeat. A leader
 //! that has heard from no majority for 1.2 s steps down (check quorum).
 
