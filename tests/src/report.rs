@@ -119,7 +119,8 @@ pub fn write_record(record: &ResultRecord<'_>) {
         }
     };
     let written = match result_file.file.as_mut() {
-        Some(file) => writeln!(file, "{line}"),
+        // One write call, so that appends of parallel runs never interleave.
+        Some(file) => file.write_all(format!("{line}\n").as_bytes()),
         None => Err(std::io::Error::other("it could not be opened")),
     };
     if let Err(err) = written {

@@ -41,7 +41,9 @@ fn append_to(var: &str, line: &str) {
         .append(true)
         .open(path)
         .unwrap();
-    writeln!(f, "{line}").unwrap();
+    // One write call: parallel runs append to the same file, and
+    // `writeln!` may split the line and its newline into two writes.
+    f.write_all(format!("{line}\n").as_bytes()).unwrap();
 }
 
 fn record(test: &str, passed: bool, seed: u64, oversleep_ms: f64, failure: Option<String>) {
@@ -166,14 +168,7 @@ fn main() {
                 .unwrap();
             // Every hang's grandchild, one pid a line, for the tests to
             // check that none survives.
-            if let Ok(path) = std::env::var("FAKE_PID_FILE") {
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .unwrap();
-                writeln!(f, "{}", child.id()).unwrap();
-            }
+            append_to("FAKE_PID_FILE", &child.id().to_string());
             loop {
                 std::thread::sleep(Duration::from_secs(1));
             }
