@@ -68,6 +68,7 @@
 //! (only on a handler that never returns, as in Go), never hold its lock
 //! across a sleep or a handler, and never swallow a panic.
 
+mod affinity;
 pub mod chan;
 mod end;
 pub mod event;

@@ -34,6 +34,7 @@
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+use crate::affinity;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::cell::RefCell;
@@ -136,6 +137,8 @@ struct State {
 /// One virtual-time run: its clock, its threads and its baton.
 pub struct Run {
     label: String,
+    /// The CPU every thread of the run is pinned to (see `affinity`).
+    cpu: Option<usize>,
     state: Mutex<State>,
     /// Hand-offs so far, for the wall-clock watchdog.
     switches: AtomicU64,
@@ -265,8 +268,13 @@ pub fn enter(label: &str, seed: u64, policy: Policy) -> RunGuard {
             priority,
         },
     );
+    let cpu = affinity::current_cpu();
+    if let Some(cpu) = cpu {
+        affinity::pin_current(cpu);
+    }
     let run = Arc::new(Run {
         label: label.to_string(),
+        cpu,
         state: Mutex::new(state),
         switches: AtomicU64::new(0),
     });
@@ -295,6 +303,7 @@ impl Drop for RunGuard {
         st.running = None;
         drop(st);
         CURRENT.with(|c| *c.borrow_mut() = None);
+        affinity::unpin_current();
     }
 }
 
@@ -633,6 +642,9 @@ impl Child {
     /// On the new thread: waits for the baton, then makes the thread a
     /// member of the run.
     pub(crate) fn start(self) {
+        if let Some(cpu) = self.run.cpu {
+            affinity::pin_current(cpu);
+        }
         self.parker.park();
         CURRENT.with(|c| {
             *c.borrow_mut() = Some(Current {

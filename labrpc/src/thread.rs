@@ -280,8 +280,10 @@ where
     let (done, result) = crate::chan::bounded(1);
     let child = crate::sched::register_child(&name);
     crate::workers::execute(Box::new(move || {
-        if let Some(child) = child {
-            child.start();
+        match child {
+            Some(child) => child.start(),
+            // A real-time thread: not on a run's CPU, even if this worker was.
+            None => crate::affinity::unpin_current(),
         }
         crate::rand::adopt(stream);
         ORIGIN.with(|o| o.set(origin));

@@ -230,3 +230,38 @@ fn modes_and_policies_parse_or_say_what_is_allowed() {
         assert!(Policy::parse(Some(bad)).is_err(), "{bad}");
     }
 }
+
+/// The calling thread's allowed CPUs, as the kernel lists them.
+#[cfg(target_os = "linux")]
+fn cpus_allowed() -> String {
+    std::fs::read_to_string("/proc/thread-self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_keeps_its_threads_on_one_cpu_and_gives_the_rest_back() {
+    let before = cpus_allowed();
+    let (main, child) = run(9, || {
+        let child = thread::spawn("pinned-child", cpus_allowed);
+        (cpus_allowed(), child.join().unwrap())
+    });
+    assert!(
+        main.parse::<usize>().is_ok(),
+        "a run's thread on one CPU: {main}"
+    );
+    assert_eq!(child, main, "every thread of the run on the run's CPU");
+    assert_eq!(
+        cpus_allowed(),
+        before,
+        "the run's first thread gets its CPUs back"
+    );
+    // A real-time thread, perhaps on a worker the run used: not pinned.
+    let later = thread::spawn("real-time", cpus_allowed).join().unwrap();
+    assert_eq!(later, before);
+}
