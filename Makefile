@@ -20,7 +20,7 @@ TEST ?=
 TIME_FLAG = $(if $(TIME),--time $(TIME))
 GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG)
 
-.PHONY: test-2a test-2b test-2c test-2 test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc \
+.PHONY: test-2a test-2b test-2c test-2 test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc bench-virtual \
 	stress-2a handout grade grade-all grade-catalog log timeline replay
 
 ## The three 2A tests, release build, in Go's order, one at a time
@@ -81,6 +81,13 @@ test-handout:
 ## labrpc throughput: 100,000 calls sequential and from 100 clients.
 bench-labrpc:
 	$(CARGO) run --release -p labrpc --example bench
+
+## Virtual time's cost: the 2A tests in virtual time, one at a time pinned
+## (the default) and not (LAB_PIN=0), then two at a time: runs an hour, CPU per run.
+bench-virtual:
+	$(LABTEST) stress 2a --time virtual -n 200 -p 1
+	LAB_PIN=0 $(LABTEST) stress 2a --time virtual -n 200 -p 1
+	$(LABTEST) stress 2a --time virtual -n 200 -p 2
 
 ## An event log (LAB_LOG) with one column per peer: make log LOG=events.jsonl [ARGS="--peer 0,2"].
 log:

@@ -72,6 +72,7 @@ mod affinity;
 pub mod chan;
 mod end;
 pub mod event;
+pub mod foreign;
 mod network;
 pub mod rand;
 pub mod sched;

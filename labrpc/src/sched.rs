@@ -34,7 +34,7 @@
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use crate::affinity;
+use crate::{affinity, foreign};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::cell::RefCell;
@@ -187,13 +187,22 @@ thread_local! {
 }
 
 /// Calls `f` with the calling thread's run, if it is in one.
+/// Outside a run, notes the use for [`foreign`].
 fn with_current<R>(f: impl FnOnce(&Current) -> R) -> Option<R> {
-    CURRENT.with(|c| c.borrow().as_ref().map(f))
+    let r = CURRENT.with(|c| c.borrow().as_ref().map(f));
+    if r.is_none() {
+        foreign::note_use_outside_run();
+    }
+    r
 }
 
 /// True when the calling thread runs in virtual time.
 pub fn active() -> bool {
-    CURRENT.with(|c| c.borrow().is_some())
+    let active = CURRENT.with(|c| c.borrow().is_some());
+    if !active {
+        foreign::note_use_outside_run();
+    }
+    active
 }
 
 /// `LAB_TIME`: false for real time (unset, empty or `real`), true for
@@ -268,6 +277,7 @@ pub fn enter(label: &str, seed: u64, policy: Policy) -> RunGuard {
             priority,
         },
     );
+    foreign::run_began();
     let cpu = affinity::current_cpu();
     if let Some(cpu) = cpu {
         affinity::pin_current(cpu);
@@ -304,6 +314,7 @@ impl Drop for RunGuard {
         drop(st);
         CURRENT.with(|c| *c.borrow_mut() = None);
         affinity::unpin_current();
+        foreign::run_ended();
     }
 }
 
@@ -645,6 +656,7 @@ impl Child {
         if let Some(cpu) = self.run.cpu {
             affinity::pin_current(cpu);
         }
+        foreign::set_known(true);
         self.parker.park();
         CURRENT.with(|c| {
             *c.borrow_mut() = Some(Current {

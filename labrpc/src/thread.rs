@@ -279,11 +279,16 @@ where
     let thread_name = name.clone();
     let (done, result) = crate::chan::bounded(1);
     let child = crate::sched::register_child(&name);
+    let known = crate::sched::active() || crate::foreign::calling_thread_is_known();
     crate::workers::execute(Box::new(move || {
         match child {
             Some(child) => child.start(),
-            // A real-time thread: not on a run's CPU, even if this worker was.
-            None => crate::affinity::unpin_current(),
+            None => {
+                // A real-time thread: not on a run's CPU, even if this
+                // worker was; known to the layer if its spawner was.
+                crate::affinity::unpin_current();
+                crate::foreign::set_known(known);
+            }
         }
         crate::rand::adopt(stream);
         ORIGIN.with(|o| o.set(origin));

@@ -394,8 +394,13 @@ impl<R: Peer> Config<R> {
 }
 
 /// Go's warning, printed once per process: with one CPU, threads rarely
-/// interleave, which hides locking bugs.
+/// interleave, which hides locking bugs. Not in virtual time: its
+/// scheduler interleaves at every scheduling point on any number of CPUs
+/// (and keeps a run on one CPU on purpose).
 fn warn_once_if_one_cpu() {
+    if labrpc::sched::active() {
+        return;
+    }
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {

@@ -387,6 +387,13 @@ fn judge_test(test: &LabTest) -> Verdict {
         failure = Some(late);
         where_failed = failure_step();
     }
+    if let Some(foreign) = labrpc::foreign::take() {
+        // A thread the layer did not start ran beside the virtual-time run.
+        if failure.is_none() {
+            where_failed = failure_step();
+        }
+        failure = Some(failure.map_or(foreign.clone(), |f| format!("{f}\n    {foreign}")));
+    }
     let stats = report::take_stats();
     if failure.is_none() && stats.is_none() {
         failure = Some("the test ended without calling end()".to_string());

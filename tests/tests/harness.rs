@@ -168,6 +168,23 @@ fn a_thread_that_never_calls_the_layer_is_named() {
 }
 
 #[test]
+fn a_thread_std_started_fails_a_virtual_time_run_and_is_named() {
+    let run = run_broken("std-thread", "initial_election_2a", &[]);
+    if virtual_time() {
+        assert_fails_with(
+            &run,
+            &[
+                "thread 'broken-",
+                "-std' used labrpc's layer during a virtual-time run, but labrpc::thread::spawn did not start it",
+            ],
+        );
+    } else {
+        // Real time has no scheduler to go around: the Raft passes.
+        assert_eq!(run.status, Some(0), "{}", run.output);
+    }
+}
+
+#[test]
 fn a_true_deadlock_fails_at_once_in_virtual_time_naming_each_wait() {
     let run = run_broken("deadlock-wait", "initial_election_2a", &[]);
     if !virtual_time() {

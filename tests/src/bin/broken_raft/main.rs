@@ -12,6 +12,7 @@
 //! | `panic` | a background thread panics a second after `make` |
 //! | `thread-leak` | `kill` leaves a thread running |
 //! | `spins` | a second after `make`, a thread spins forever without calling the layer (virtual time cannot schedule it: the wall-clock watchdog names it) |
+//! | `std-thread` | a thread started by `std::thread::spawn` sleeps through the layer until `kill` (virtual time cannot schedule it: the test fails naming it; real time passes) |
 //! | `apply-conflict` | each peer applies its own number as the command at index 1 |
 //! | `panic-while-stuck` | `get_state` blocks forever, and a second after `make` a thread panics |
 //! | `brief-second-leader` | 1.5 s after `make`, every follower claims for 30 ms to lead its term |
@@ -197,6 +198,7 @@ impl Peer for PanicWhileStuck {
 const PANICS: u8 = 0;
 const LEAKS: u8 = 1;
 const SPINS: u8 = 2;
+const STD_THREAD: u8 = 3;
 
 /// The reference Raft, plus a background thread that panics a second
 /// after `make` (`PANICS`), ignores `kill` (`LEAKS`), or from a second
@@ -220,6 +222,20 @@ impl<const KIND: u8> Peer for WithExtraThread<KIND> {
                     time::sleep(Duration::from_millis(100));
                 }
             }),
+            STD_THREAD => {
+                // Started by std, not the layer: invisible to virtual time.
+                let dead = dead.clone();
+                #[allow(clippy::disallowed_methods)]
+                std::thread::Builder::new()
+                    .name(format!("broken-{me}-std"))
+                    .spawn(move || {
+                        while !dead.load(Ordering::SeqCst) {
+                            time::sleep(Duration::from_millis(100));
+                        }
+                    })
+                    .unwrap();
+                thread::spawn(format!("broken-{me}-idle"), || {})
+            }
             _ => thread::spawn(format!("broken-{me}-spinner"), move || {
                 time::sleep(Duration::from_secs(1));
                 // Never reaches the layer again, and ignores `dead`.
@@ -377,6 +393,7 @@ fn main() {
         "panic" => all_tests::<WithExtraThread<PANICS>>(),
         "thread-leak" => all_tests::<WithExtraThread<LEAKS>>(),
         "spins" => all_tests::<WithExtraThread<SPINS>>(),
+        "std-thread" => all_tests::<WithExtraThread<STD_THREAD>>(),
         "panic-while-stuck" => all_tests::<PanicWhileStuck>(),
         "apply-conflict" => all_tests::<ApplyConflict>(),
         "brief-second-leader" => all_tests::<Lying<BRIEF_SECOND_LEADER>>(),
@@ -391,7 +408,7 @@ fn main() {
         "applies-garbage" => all_tests::<SharedLog<{ shared_log::APPLIES_GARBAGE }>>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, std-thread, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage; got {other:?}"
             );
             std::process::exit(2);
         }

@@ -1,0 +1,77 @@
+//! Catches threads the layer did not start using it during a virtual-time
+//! run.
+//!
+//! A thread started with `std::thread::spawn` is not a thread of any run:
+//! the scheduler never sees it, so it runs beside the baton on the OS
+//! clock, and the run is neither scheduled nor replayable any more. The
+//! course's clippy ban stops such code at build time; this module catches
+//! it at run time too, the first time such a thread calls the layer
+//! (a sleep, a lock, a channel, a clock read) while a run is in progress.
+//! The test runner fails the test with [`take`]'s report.
+//!
+//! A thread is known to the layer when it entered a run, is the process's
+//! main thread, or was started by `labrpc::thread::spawn` from a known
+//! thread. This module must never stop or slow down a known thread: it only
+//! records, and outside virtual time it costs one relaxed atomic load.
+
+#![allow(clippy::disallowed_types)]
+
+use std::cell::Cell;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Virtual-time runs in progress in this process.
+static RUNS_LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The first use of the layer by an unknown thread during a run.
+static FIRST_USE: Mutex<Option<String>> = Mutex::new(None);
+
+thread_local! {
+    /// Set on threads the layer started or that entered a run.
+    static KNOWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A run begins on the calling thread, which is known from now on.
+pub(crate) fn run_began() {
+    KNOWN.set(true);
+    RUNS_LIVE.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A run ended.
+pub(crate) fn run_ended() {
+    RUNS_LIVE.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// True if the calling thread is known to the layer (see the module doc).
+pub(crate) fn calling_thread_is_known() -> bool {
+    KNOWN.get() || std::thread::current().name() == Some("main")
+}
+
+/// On a thread the layer starts outside any run: known if its spawner was.
+pub(crate) fn set_known(known: bool) {
+    KNOWN.set(known);
+}
+
+/// The calling thread, which is in no run, uses the layer: recorded if a
+/// run is in progress and the layer did not start the thread.
+pub(crate) fn note_use_outside_run() {
+    if RUNS_LIVE.load(Ordering::Relaxed) == 0 || calling_thread_is_known() {
+        return;
+    }
+    let mut first = FIRST_USE.lock().unwrap_or_else(|p| p.into_inner());
+    if first.is_none() {
+        let me = std::thread::current();
+        *first = Some(format!(
+            "thread '{}' used labrpc's layer during a virtual-time run, but labrpc::thread::spawn did not start it: \
+             virtual time schedules only the layer's threads, so this run is neither scheduled nor replayable \
+             (start every thread with labrpc::thread::spawn, never std::thread::spawn)",
+            me.name().unwrap_or("<unnamed>")
+        ));
+    }
+}
+
+/// The report of the first use of the layer by a thread it did not start
+/// during a run, once; None if there was none.
+pub fn take() -> Option<String> {
+    FIRST_USE.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
