@@ -1,0 +1,251 @@
+//! Runs both engines on the workload and the ping-pong, and prints the
+//! table. This module must never run two measured runs at once: each
+//! figure is one run's cost in a process doing nothing else.
+
+use crate::baton::{self, Baton};
+use crate::coroutines::{self, Coroutines};
+use crate::measure::{Cost, cost_of};
+use crate::workload::{self, Outcome};
+use crate::{pingpong, trace::fnv_step};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// One workload run on one engine.
+struct Run {
+    seed: u64,
+    outcome: Outcome,
+    /// The engine's scheduling decisions.
+    picks: u64,
+    /// Hand-offs to another thread: OS voluntary context switches for the
+    /// baton, changes of task for shuttle.
+    switches: u64,
+    /// The engine's own hash of its decisions, where it has one.
+    engine_hash: Option<u64>,
+    cost: Cost,
+}
+
+/// One engine's ping-pong.
+pub struct PingPong {
+    name: &'static str,
+    rounds: u64,
+    switches: u64,
+    cost: Cost,
+}
+
+/// Everything the table shows.
+pub struct Figures {
+    seeds: u64,
+    baton: Vec<Run>,
+    shuttle: Vec<Run>,
+    ping_pongs: Vec<PingPong>,
+}
+
+/// Each seed of 1..=`seeds` twice on each engine (all seeds, then all
+/// again), and a ping-pong of `rounds` round trips on each.
+pub fn measure(seeds: u64, rounds: u64) -> Figures {
+    let order: Vec<u64> = (1..=seeds).chain(1..=seeds).collect();
+    eprintln!("engines: {} workload runs on the baton...", order.len());
+    let baton = order.iter().map(|&seed| baton_run(seed)).collect();
+    eprintln!("engines: {} workload runs on shuttle...", order.len());
+    let shuttle = shuttle_runs(&order);
+    eprintln!("engines: ping-pongs of {rounds} round trips...");
+    let ping_pongs = vec![
+        baton_ping_pong(rounds),
+        shuttle_ping_pong(rounds),
+        real_ping_pong(rounds),
+    ];
+    Figures {
+        seeds,
+        baton,
+        shuttle,
+        ping_pongs,
+    }
+}
+
+fn baton_run(seed: u64) -> Run {
+    labrpc::rand::restart_stream(&format!("engines-{seed}"));
+    let ((outcome, count), cost) = cost_of(|| baton::in_run(seed, workload::run::<Baton>));
+    Run {
+        seed,
+        outcome,
+        picks: count.picks,
+        switches: cost.voluntary_switches,
+        engine_hash: None,
+        cost,
+    }
+}
+
+fn shuttle_runs(seeds: &[u64]) -> Vec<Run> {
+    let (outcomes, bounds) = coroutines::run_seeds(seeds, workload::run::<Coroutines>);
+    assert_eq!(
+        outcomes.len(),
+        seeds.len(),
+        "a shuttle execution did not finish"
+    );
+    outcomes
+        .into_iter()
+        .zip(seeds)
+        .zip(bounds.windows(2))
+        .map(|((outcome, &seed), pair)| {
+            let decisions = pair[1].ended.clone().unwrap_or_default();
+            Run {
+                seed,
+                outcome,
+                picks: decisions.picks,
+                switches: decisions.switches,
+                engine_hash: Some(decisions.hash),
+                cost: pair[0].at.until(&pair[1].at),
+            }
+        })
+        .collect()
+}
+
+fn check_rounds(name: &str, rounds: u64, last: u64) {
+    assert_eq!(last, rounds, "{name}: the ping-pong lost a message");
+}
+
+fn baton_ping_pong(rounds: u64) -> PingPong {
+    let ((last, count), cost) = cost_of(|| baton::in_run(0, || pingpong::run::<Baton>(rounds)));
+    check_rounds("baton", rounds, last);
+    PingPong {
+        name: "baton (labrpc, virtual)",
+        rounds,
+        switches: count.picks,
+        cost,
+    }
+}
+
+fn shuttle_ping_pong(rounds: u64) -> PingPong {
+    let mut result = None;
+    let ((lasts, bounds), cost) = cost_of(|| {
+        // A fn pointer cannot capture `rounds`: pass it through a static.
+        ROUNDS.store(rounds, std::sync::atomic::Ordering::Relaxed);
+        coroutines::run_seeds(&[0], || {
+            pingpong::run::<Coroutines>(ROUNDS.load(std::sync::atomic::Ordering::Relaxed))
+        })
+    });
+    check_rounds("shuttle", rounds, lasts[0]);
+    if let Some(d) = bounds.last().and_then(|b| b.ended.clone()) {
+        result = Some(d.switches);
+    }
+    PingPong {
+        name: "shuttle + clock",
+        rounds,
+        switches: result.unwrap_or(0),
+        cost,
+    }
+}
+
+static ROUNDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn real_ping_pong(rounds: u64) -> PingPong {
+    let (last, cost) = cost_of(|| baton::real_time(|| pingpong::run::<Baton>(rounds)));
+    check_rounds("real time", rounds, last);
+    PingPong {
+        name: "OS threads, real time (labrpc outside a run)",
+        rounds,
+        switches: cost.voluntary_switches,
+        cost,
+    }
+}
+
+fn mean(runs: &[Run], f: impl Fn(&Run) -> f64) -> f64 {
+    runs.iter().map(f).sum::<f64>() / runs.len() as f64
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Whether each seed's two runs took the same schedule, and how many
+/// different schedules the seeds gave.
+fn determinism(runs: &[Run], seeds: u64) -> (usize, usize, usize) {
+    let (first, second) = runs.split_at(seeds as usize);
+    let key = |r: &Run| {
+        let h = fnv_step(r.outcome.schedule_hash, r.outcome.points);
+        r.engine_hash.map_or(h, |e| fnv_step(h, e))
+    };
+    let same = first
+        .iter()
+        .zip(second)
+        .filter(|(a, b)| a.seed == b.seed && key(a) == key(b))
+        .count();
+    let distinct: BTreeSet<u64> = first.iter().map(key).collect();
+    (same, first.len(), distinct.len())
+}
+
+fn print_workload(name: &str, runs: &[Run], seeds: u64) {
+    let wall: Vec<f64> = runs.iter().map(|r| ms(r.cost.wall)).collect();
+    let cpu: Vec<f64> = runs.iter().map(|r| ms(r.cost.cpu)).collect();
+    let span = |v: &[f64]| {
+        let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().cloned().fold(0.0, f64::max);
+        format!("{lo:.1}-{hi:.1}")
+    };
+    let picks = mean(runs, |r| r.picks as f64);
+    let cpu_mean = mean(runs, |r| ms(r.cost.cpu));
+    let (same, of, distinct) = determinism(runs, seeds);
+    println!(
+        "| {name} | {} | {:.0} | {:.0} | {:.0} | {:.2} ({}) | {:.2} ({}) | {:.2} | {same}/{of} same, {distinct} distinct |",
+        runs.len(),
+        mean(runs, |r| r.outcome.points as f64),
+        picks,
+        mean(runs, |r| r.switches as f64),
+        mean(runs, |r| ms(r.cost.wall)),
+        span(&wall),
+        cpu_mean,
+        span(&cpu),
+        cpu_mean * 1e3 / picks,
+    );
+}
+
+fn print_shape(name: &str, runs: &[Run]) {
+    let failed: u64 = runs.iter().map(|r| r.outcome.failed_checks).sum();
+    println!(
+        "| {name} | {:.0} | {:.0} | {:.1} | {:.2} | {failed} |",
+        mean(runs, |r| r.outcome.threads as f64),
+        mean(runs, |r| r.outcome.rpcs as f64),
+        mean(runs, |r| r.outcome.elections as f64),
+        mean(runs, |r| r.outcome.end.as_secs_f64()),
+    );
+}
+
+/// Prints the tables (Markdown).
+pub fn print(f: &Figures) {
+    println!(
+        "workload: one 2A-shaped run (3 peers, 5 s virtual), seeds 1..={} each run twice\n",
+        f.seeds
+    );
+    println!(
+        "| engine | runs | workload points/run | engine picks/run | hand-offs/run | wall ms/run (min-max) | CPU ms/run (min-max) | CPU us/pick | same seed, same schedule |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    print_workload("baton (labrpc::sched)", &f.baton, f.seeds);
+    print_workload("shuttle + clock", &f.shuttle, f.seeds);
+    println!(
+        "\n| engine | threads/run | RPCs/run | elections/run | virtual s/run | failed leader checks (all runs) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    print_shape("baton (labrpc::sched)", &f.baton);
+    print_shape("shuttle + clock", &f.shuttle);
+    println!(
+        "\nhand-offs: OS voluntary context switches of the process for the baton; picks of another task for shuttle\n"
+    );
+    println!(
+        "| ping-pong | round trips | hand-offs counted | wall ms | CPU ms | wall ns/hand-off | CPU ns/hand-off |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for p in &f.ping_pongs {
+        let per = |d: Duration| d.as_nanos() as f64 / (2 * p.rounds) as f64;
+        println!(
+            "| {} | {} | {} | {:.1} | {:.1} | {:.0} | {:.0} |",
+            p.name,
+            p.rounds,
+            p.switches,
+            ms(p.cost.wall),
+            ms(p.cost.cpu),
+            per(p.cost.wall),
+            per(p.cost.cpu),
+        );
+    }
+}
