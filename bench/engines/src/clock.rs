@@ -13,16 +13,17 @@
 //! wait that ends by a message cancels its timer, so the clock never
 //! stops at a deadline nobody waits for.
 //!
-//! This module must never hold its own lock across a shuttle operation
-//! (each is a scheduling point, and all tasks share one OS thread), and
-//! never read the OS clock.
+//! This module must never hold its timers borrowed across a shuttle
+//! operation (each is a scheduling point, and all tasks share one OS
+//! thread), and never read the OS clock.
 
-#![allow(clippy::disallowed_types)] // std's Mutex: bookkeeping never held across a switch
+#![allow(clippy::disallowed_types)] // std's Mutex: the boundary log, written between executions
 
 use crate::measure::Sample;
 use crate::trace::fnv_step;
 use shuttle::scheduler::{RandomScheduler, Schedule, Scheduler, Task, TaskId};
 use shuttle::thread::Thread;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,12 +39,14 @@ struct Timers {
     done: bool,
 }
 
-/// The clock of the one shuttle execution running in this process.
-static TIMERS: Mutex<Option<Timers>> = Mutex::new(None);
+thread_local! {
+    /// The clock of the shuttle execution running on this OS thread (all
+    /// its tasks are continuations on the thread that runs the `Runner`).
+    static TIMERS: RefCell<Timers> = RefCell::new(Timers::default());
+}
 
 fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> R {
-    let mut guard = TIMERS.lock().unwrap_or_else(|p| p.into_inner());
-    f(guard.get_or_insert_with(Timers::default))
+    TIMERS.with(|t| f(&mut t.borrow_mut()))
 }
 
 /// Virtual time of the current execution.

@@ -10,6 +10,8 @@ mod baton;
 mod clock;
 mod coroutines;
 mod engine;
+#[cfg(test)]
+mod engine_tests;
 mod measure;
 mod pingpong;
 mod report;

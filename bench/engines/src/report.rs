@@ -157,14 +157,26 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// A run's schedule: the workload's trace, and the engine's own hash of
+/// its decisions where it has one.
+fn schedule_key(r: &Run) -> u64 {
+    let h = fnv_step(r.outcome.schedule_hash, r.outcome.points);
+    r.engine_hash.map_or(h, |e| fnv_step(h, e))
+}
+
+/// One hash of every seed's schedule, in seed order: equal in two
+/// processes when each seed replayed its run.
+fn digest(runs: &[Run], seeds: u64) -> u64 {
+    runs[..seeds as usize]
+        .iter()
+        .fold(0, |h, r| fnv_step(h, schedule_key(r)))
+}
+
 /// Whether each seed's two runs took the same schedule, and how many
 /// different schedules the seeds gave.
 fn determinism(runs: &[Run], seeds: u64) -> (usize, usize, usize) {
     let (first, second) = runs.split_at(seeds as usize);
-    let key = |r: &Run| {
-        let h = fnv_step(r.outcome.schedule_hash, r.outcome.points);
-        r.engine_hash.map_or(h, |e| fnv_step(h, e))
-    };
+    let key = schedule_key;
     let same = first
         .iter()
         .zip(second)
@@ -186,7 +198,7 @@ fn print_workload(name: &str, runs: &[Run], seeds: u64) {
     let cpu_mean = mean(runs, |r| ms(r.cost.cpu));
     let (same, of, distinct) = determinism(runs, seeds);
     println!(
-        "| {name} | {} | {:.0} | {:.0} | {:.0} | {:.2} ({}) | {:.2} ({}) | {:.2} | {same}/{of} same, {distinct} distinct |",
+        "| {name} | {} | {:.0} | {:.0} | {:.0} | {:.2} ({}) | {:.2} ({}) | {:.2} | {same}/{of} same, {distinct} distinct, digest {:016x} |",
         runs.len(),
         mean(runs, |r| r.outcome.points as f64),
         picks,
@@ -196,6 +208,7 @@ fn print_workload(name: &str, runs: &[Run], seeds: u64) {
         cpu_mean,
         span(&cpu),
         cpu_mean * 1e3 / picks,
+        digest(runs, seeds),
     );
 }
 
@@ -247,5 +260,35 @@ pub fn print(f: &Figures) {
             per(p.cost.wall),
             per(p.cost.cpu),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seed: u64, schedule_hash: u64) -> Run {
+        Run {
+            seed,
+            outcome: Outcome {
+                points: 10,
+                schedule_hash,
+                ..Outcome::default()
+            },
+            picks: 10,
+            switches: 5,
+            engine_hash: Some(1),
+            cost: Cost::default(),
+        }
+    }
+
+    #[test]
+    fn determinism_counts_a_changed_schedule_as_not_the_same() {
+        let same = [run(1, 11), run(2, 22), run(1, 11), run(2, 22)];
+        assert_eq!(determinism(&same, 2), (2, 2, 2));
+        let changed = [run(1, 11), run(2, 22), run(1, 11), run(2, 23)];
+        assert_eq!(determinism(&changed, 2), (1, 2, 2));
+        let one_schedule = [run(1, 11), run(2, 11), run(1, 11), run(2, 11)];
+        assert_eq!(determinism(&one_schedule, 2), (2, 2, 1));
     }
 }
