@@ -57,32 +57,37 @@ fn expected_receives() -> Vec<(Option<u32>, Duration)> {
     vec![(None, ms(50)), (Some(7), ms(70))]
 }
 
-#[test]
-fn baton_sleepers_wake_in_deadline_order_at_their_deadlines() {
-    let (woke, _) = baton::in_run(1, sleepers::<Baton>);
-    assert_eq!(woke, expected_sleepers());
-}
-
-#[test]
-fn shuttle_sleepers_wake_in_deadline_order_at_their_deadlines() {
+/// Runs `work` on the baton (one seed) and on shuttle (20 seeds) and
+/// checks every result against `expected`.
+fn on_both_engines<R>(work_baton: fn() -> R, work_shuttle: fn() -> R, expected: R)
+where
+    R: PartialEq + std::fmt::Debug + Send + 'static,
+{
+    let (got, _) = baton::in_run(1, work_baton);
+    assert_eq!(got, expected, "baton");
     for seed in 1..=20 {
-        let (woke, _) = coroutines::run_seeds(&[seed], sleepers::<Coroutines>);
-        assert_eq!(woke, vec![expected_sleepers()], "seed {seed}");
+        let (got, _) = coroutines::run_seeds(&[seed], work_shuttle);
+        assert_eq!(got.len(), 1, "shuttle, seed {seed}");
+        assert_eq!(got[0], expected, "shuttle, seed {seed}");
     }
 }
 
 #[test]
-fn baton_timed_receive_times_out_then_gets_the_message_when_sent() {
-    let (got, _) = baton::in_run(2, timed_receives::<Baton>);
-    assert_eq!(got, expected_receives());
+fn sleepers_wake_in_deadline_order_at_their_deadlines() {
+    on_both_engines(
+        sleepers::<Baton>,
+        sleepers::<Coroutines>,
+        expected_sleepers(),
+    );
 }
 
 #[test]
-fn shuttle_timed_receive_times_out_then_gets_the_message_when_sent() {
-    for seed in 1..=20 {
-        let (got, _) = coroutines::run_seeds(&[seed], timed_receives::<Coroutines>);
-        assert_eq!(got, vec![expected_receives()], "seed {seed}");
-    }
+fn a_timed_receive_times_out_then_gets_the_message_when_sent() {
+    on_both_engines(
+        timed_receives::<Baton>,
+        timed_receives::<Coroutines>,
+        expected_receives(),
+    );
 }
 
 #[test]
