@@ -3,7 +3,8 @@
 //! with a virtual clock on top. Prints one table; see
 //! `docs/engine-comparison.md` for the method and the reading.
 //!
-//! Usage: `engines [--seeds N] [--rounds N]` (defaults 50 and 100000).
+//! Usage: `engines [--seeds N] [--rounds N]` (defaults 50 and 100000; the
+//! spawn-and-join benchmark starts `rounds / 10` threads).
 //! This program must never run two measured runs at once.
 
 mod baton;

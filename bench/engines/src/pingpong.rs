@@ -1,6 +1,8 @@
-//! The cost of one switch: two threads pass a number back and forth over
-//! two channels, so that every message is a hand-off from one thread to
-//! the other. This module must never block except through [`Engine`].
+//! Micro-benchmarks of the two costs a run is made of: one switch (two
+//! threads pass a number back and forth over two channels, so that every
+//! message is a hand-off from one thread to the other) and one short
+//! thread (started, run, joined). This module must never block except
+//! through [`Engine`].
 
 use crate::engine::Engine;
 
@@ -22,4 +24,13 @@ pub fn run<E: Engine>(rounds: u64) -> u64 {
     }
     E::join(pong);
     n
+}
+
+/// `threads` threads started and joined one at a time, each of which
+/// returns its number; returns the sum, which must be `threads * (threads
+/// - 1) / 2`. The cost of the thread per RPC that the network starts.
+pub fn spawn_join<E: Engine>(threads: u64) -> u64 {
+    (0..threads)
+        .map(|i| E::join(E::spawn("short", move || i)))
+        .sum()
 }

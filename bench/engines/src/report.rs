@@ -4,6 +4,7 @@
 
 use crate::baton::{self, Baton};
 use crate::coroutines::{self, Coroutines};
+use crate::engine::Engine;
 use crate::measure::{Cost, cost_of};
 use crate::workload::{self, Outcome};
 use crate::{pingpong, trace::fnv_step};
@@ -24,10 +25,12 @@ struct Run {
     cost: Cost,
 }
 
-/// One engine's ping-pong.
-pub struct PingPong {
+/// One engine's micro-benchmark.
+pub struct Micro {
     name: &'static str,
-    rounds: u64,
+    /// Messages or threads: what the cost is divided by.
+    units: u64,
+    /// Hand-offs the engine counted (see `print`).
     switches: u64,
     cost: Cost,
 }
@@ -37,7 +40,8 @@ pub struct Figures {
     seeds: u64,
     baton: Vec<Run>,
     shuttle: Vec<Run>,
-    ping_pongs: Vec<PingPong>,
+    ping_pongs: Vec<Micro>,
+    spawns: Vec<Micro>,
 }
 
 /// Each seed of 1..=`seeds` twice on each engine (all seeds, then all
@@ -50,15 +54,23 @@ pub fn measure(seeds: u64, rounds: u64) -> Figures {
     let shuttle = shuttle_runs(&order);
     eprintln!("engines: ping-pongs of {rounds} round trips...");
     let ping_pongs = vec![
-        baton_ping_pong(rounds),
-        shuttle_ping_pong(rounds),
-        real_ping_pong(rounds),
+        baton_micro(rounds, Bench::PingPong),
+        shuttle_micro(rounds, Bench::PingPong),
+        real_micro(rounds, Bench::PingPong),
+    ];
+    let threads = rounds / 10;
+    eprintln!("engines: {threads} threads started and joined...");
+    let spawns = vec![
+        baton_micro(threads, Bench::SpawnJoin),
+        shuttle_micro(threads, Bench::SpawnJoin),
+        real_micro(threads, Bench::SpawnJoin),
     ];
     Figures {
         seeds,
         baton,
         shuttle,
         ping_pongs,
+        spawns,
     }
 }
 
@@ -100,50 +112,75 @@ fn shuttle_runs(seeds: &[u64]) -> Vec<Run> {
         .collect()
 }
 
-fn check_rounds(name: &str, rounds: u64, last: u64) {
-    assert_eq!(last, rounds, "{name}: the ping-pong lost a message");
+/// Which micro-benchmark.
+#[derive(Clone, Copy)]
+enum Bench {
+    PingPong,
+    SpawnJoin,
 }
 
-fn baton_ping_pong(rounds: u64) -> PingPong {
-    let ((last, count), cost) = cost_of(|| baton::in_run(0, || pingpong::run::<Baton>(rounds)));
-    check_rounds("baton", rounds, last);
-    PingPong {
+impl Bench {
+    /// Runs it with `n` round trips or threads on `E`, and checks its result.
+    fn run<E: Engine>(self, n: u64) {
+        match self {
+            Bench::PingPong => assert_eq!(pingpong::run::<E>(n), n, "the ping-pong lost a message"),
+            Bench::SpawnJoin => assert_eq!(
+                pingpong::spawn_join::<E>(n),
+                n * (n - 1) / 2,
+                "a thread's result was lost"
+            ),
+        }
+    }
+
+    /// What its cost is divided by: messages (two per round trip), or threads.
+    fn units(self, n: u64) -> u64 {
+        match self {
+            Bench::PingPong => 2 * n,
+            Bench::SpawnJoin => n,
+        }
+    }
+}
+
+fn baton_micro(n: u64, bench: Bench) -> Micro {
+    let ((_, count), cost) = cost_of(|| baton::in_run(0, || bench.run::<Baton>(n)));
+    Micro {
         name: "baton (labrpc, virtual)",
-        rounds,
+        units: bench.units(n),
         switches: count.picks,
         cost,
     }
 }
 
-fn shuttle_ping_pong(rounds: u64) -> PingPong {
-    let mut result = None;
-    let ((lasts, bounds), cost) = cost_of(|| {
-        // A fn pointer cannot capture `rounds`: pass it through a static.
-        ROUNDS.store(rounds, std::sync::atomic::Ordering::Relaxed);
+/// The size and kind of the shuttle micro-benchmark: `run_seeds` takes a
+/// fn pointer, which cannot capture them.
+#[allow(clippy::disallowed_types)] // set before the execution, read inside it
+static MICRO: std::sync::Mutex<Option<(u64, Bench)>> = std::sync::Mutex::new(None);
+
+fn shuttle_micro(n: u64, bench: Bench) -> Micro {
+    *MICRO.lock().unwrap_or_else(|p| p.into_inner()) = Some((n, bench));
+    let ((_, bounds), cost) = cost_of(|| {
         coroutines::run_seeds(&[0], || {
-            pingpong::run::<Coroutines>(ROUNDS.load(std::sync::atomic::Ordering::Relaxed))
+            let (n, bench) = MICRO
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .expect("set above");
+            bench.run::<Coroutines>(n)
         })
     });
-    check_rounds("shuttle", rounds, lasts[0]);
-    if let Some(d) = bounds.last().and_then(|b| b.ended.clone()) {
-        result = Some(d.switches);
-    }
-    PingPong {
+    let decisions = bounds.last().and_then(|b| b.ended.as_ref());
+    Micro {
         name: "shuttle + clock",
-        rounds,
-        switches: result.unwrap_or(0),
+        units: bench.units(n),
+        switches: decisions.map_or(0, |d| d.switches),
         cost,
     }
 }
 
-static ROUNDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-fn real_ping_pong(rounds: u64) -> PingPong {
-    let (last, cost) = cost_of(|| baton::real_time(|| pingpong::run::<Baton>(rounds)));
-    check_rounds("real time", rounds, last);
-    PingPong {
+fn real_micro(n: u64, bench: Bench) -> Micro {
+    let ((), cost) = cost_of(|| baton::real_time(|| bench.run::<Baton>(n)));
+    Micro {
         name: "OS threads, real time (labrpc outside a run)",
-        rounds,
+        units: bench.units(n),
         switches: cost.voluntary_switches,
         cost,
     }
@@ -244,21 +281,29 @@ pub fn print(f: &Figures) {
     println!(
         "\nhand-offs: OS voluntary context switches of the process for the baton; picks of another task for shuttle\n"
     );
+    let counted =
+        "hand-offs counted (baton: picks; shuttle: task changes; real time: voluntary switches)";
+    print_micro("ping-pong", "message", counted, &f.ping_pongs);
+    println!();
+    print_micro("threads started and joined", "thread", counted, &f.spawns);
+}
+
+fn print_micro(title: &str, unit: &str, counted: &str, rows: &[Micro]) {
     println!(
-        "| ping-pong | round trips | hand-offs counted | wall ms | CPU ms | wall ns/hand-off | CPU ns/hand-off |"
+        "| {title} | {unit}s | {counted} | wall ms | CPU ms | wall ns/{unit} | CPU ns/{unit} |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for p in &f.ping_pongs {
-        let per = |d: Duration| d.as_nanos() as f64 / (2 * p.rounds) as f64;
+    for m in rows {
+        let per = |d: Duration| d.as_nanos() as f64 / m.units as f64;
         println!(
             "| {} | {} | {} | {:.1} | {:.1} | {:.0} | {:.0} |",
-            p.name,
-            p.rounds,
-            p.switches,
-            ms(p.cost.wall),
-            ms(p.cost.cpu),
-            per(p.cost.wall),
-            per(p.cost.cpu),
+            m.name,
+            m.units,
+            m.switches,
+            ms(m.cost.wall),
+            ms(m.cost.cpu),
+            per(m.cost.wall),
+            per(m.cost.cpu),
         );
     }
 }
