@@ -14,7 +14,7 @@ mod engine;
 #[cfg(test)]
 mod engine_tests;
 mod measure;
-mod pingpong;
+mod micro;
 mod report;
 mod trace;
 mod workload;

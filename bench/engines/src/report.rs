@@ -7,7 +7,7 @@ use crate::coroutines::{self, Coroutines};
 use crate::engine::Engine;
 use crate::measure::{Cost, cost_of};
 use crate::workload::{self, Outcome};
-use crate::{pingpong, trace::fnv_step};
+use crate::{micro, trace::fnv_step};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -123,9 +123,11 @@ impl Bench {
     /// Runs it with `n` round trips or threads on `E`, and checks its result.
     fn run<E: Engine>(self, n: u64) {
         match self {
-            Bench::PingPong => assert_eq!(pingpong::run::<E>(n), n, "the ping-pong lost a message"),
+            Bench::PingPong => {
+                assert_eq!(micro::ping_pong::<E>(n), n, "the ping-pong lost a message")
+            }
             Bench::SpawnJoin => assert_eq!(
-                pingpong::spawn_join::<E>(n),
+                micro::spawn_join::<E>(n),
                 n * (n - 1) / 2,
                 "a thread's result was lost"
             ),

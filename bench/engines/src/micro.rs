@@ -8,7 +8,7 @@ use crate::engine::Engine;
 
 /// `rounds` round trips (2 × `rounds` hand-offs); returns the last value,
 /// which must be `rounds`.
-pub fn run<E: Engine>(rounds: u64) -> u64 {
+pub fn ping_pong<E: Engine>(rounds: u64) -> u64 {
     let (ping_tx, ping_rx) = E::channel::<u64>();
     let (pong_tx, pong_rx) = E::channel::<u64>();
     let pong = E::spawn("pong", move || {
