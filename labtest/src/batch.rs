@@ -147,19 +147,25 @@ fn csv_field(text: &str) -> String {
 
 /// Mean and a histogram of the scores.
 pub fn summary(graded: &[Graded]) -> String {
-    if graded.is_empty() {
+    let scores: Vec<(f64, f64)> = graded
+        .iter()
+        .map(|g| (g.grade.score, g.grade.max_score))
+        .collect();
+    summary_of(&scores)
+}
+
+/// Mean and a histogram of (score, max score) pairs.
+pub fn summary_of(scores: &[(f64, f64)]) -> String {
+    let Some(&(_, max)) = scores.first() else {
         return "no submission graded\n".to_string();
-    }
-    let grades: Vec<&Grade> = graded.iter().map(|g| &g.grade).collect();
-    let n = grades.len() as f64;
-    let mean = grades.iter().map(|g| g.score).sum::<f64>() / n;
-    let max = grades.first().map_or(0.0, |g| g.max_score);
-    let mut out = format!("{} submissions, mean score {mean:.1}/{max}\n", grades.len());
-    let mut scores: Vec<f64> = grades.iter().map(|g| g.score).collect();
-    scores.sort_by(f64::total_cmp);
-    scores.dedup();
-    for s in scores {
-        let count = grades.iter().filter(|g| g.score == s).count();
+    };
+    let mean = scores.iter().map(|(s, _)| s).sum::<f64>() / scores.len() as f64;
+    let mut out = format!("{} submissions, mean score {mean:.1}/{max}\n", scores.len());
+    let mut distinct: Vec<f64> = scores.iter().map(|(s, _)| *s).collect();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup();
+    for s in distinct {
+        let count = scores.iter().filter(|(x, _)| *x == s).count();
         let _ = writeln!(out, "{s:>5} | {} {count}", "#".repeat(count.min(60)));
     }
     out

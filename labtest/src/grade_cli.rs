@@ -10,11 +10,12 @@
 
 use crate::batch::{self, Graded};
 use crate::grade::{self, Grade, Settings};
+use crate::partition::{self, Partition};
 use crate::retry::Policy;
 use crate::schedule::{self, run_seed};
 use crate::time_mode::TimeMode;
 use crate::workspace::repo_root;
-use crate::{catalog, handout, report, report_dir};
+use crate::{catalog, handout, merge, report, report_dir};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -128,6 +129,21 @@ pub struct BatchArgs {
     /// The reports folder (default target/labtest/batch).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Grade only share I of N of the class (round-robin over the sorted
+    /// submissions, as cargo-nextest's --partition count:I/N); needs
+    /// --seed. `labtest merge` joins the shares.
+    #[arg(long, value_parser = Partition::parse)]
+    partition: Option<Partition>,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// The shares' reports folders (each `grade-batch --partition I/N --out DIR`).
+    #[arg(required = true)]
+    shares: Vec<PathBuf>,
+    /// Where the merged scores.csv and report folders go.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -282,18 +298,38 @@ pub fn grade_batch(args: BatchArgs) -> ExitCode {
     if let Err(err) = remove_stale(&csv) {
         return usage_error(err);
     }
+    if args.partition.is_some() && args.run.seed.is_none() {
+        return usage_error(
+            "--partition needs --seed S: every share must draw its submissions' seeds from one master seed, as one machine would",
+        );
+    }
+    if let Err(err) = remove_stale(&out.join(merge::SHARE_FILE)) {
+        return usage_error(err);
+    }
     let seed = args.run.master_seed();
-    println!(
-        "grade-batch: {} submissions, master seed {seed} (--seed {seed} repeats this batch; each submission's own seed is in scores.csv)",
-        paths.len()
-    );
+    let class_size = paths.len();
+    let names: Vec<String> = paths.iter().map(|p| batch::name_of(p)).collect();
+    let earlier = partition::folder_ordinals(&names);
+    let share: Vec<usize> = (0..class_size)
+        .filter(|&i| args.partition.is_none_or(|p| p.holds(i)))
+        .collect();
+    match args.partition {
+        None => println!(
+            "grade-batch: {class_size} submissions, master seed {seed} (--seed {seed} repeats this batch; each submission's own seed is in scores.csv)"
+        ),
+        Some(p) => println!(
+            "grade-batch: share {p} of a class of {class_size}: {} submissions, master seed {seed}; `labtest merge` joins the shares",
+            share.len()
+        ),
+    }
     // Every submission's report folder is claimed, and its old results.json
     // replaced, before the first grade: an interrupted batch leaves none
     // that looks current.
     let mut dirs = Vec::new();
-    for (i, path) in paths.iter().enumerate() {
+    for &i in &share {
+        let path = &paths[i];
         let claimed =
-            report_dir::for_submission(&out, &batch::name_of(path), path).and_then(|dir| {
+            report_dir::for_nth_of_name(&out, &names[i], earlier[i], path).and_then(|dir| {
                 remove_stale(&dir.join("report.txt"))
                     .and_then(|()| {
                         claim_results(
@@ -311,14 +347,15 @@ pub fn grade_batch(args: BatchArgs) -> ExitCode {
     }
     schedule::catch_ctrl_c();
     let mut graded: Vec<Graded> = Vec::new();
-    for (i, (path, dir)) in paths.iter().zip(&dirs).enumerate() {
+    for (k, (&i, dir)) in share.iter().zip(&dirs).enumerate() {
+        let path = &paths[i];
         let label = report_dir::label(dir);
         let settings = args.run.settings(&root, false, run_seed(seed, i as u64));
         let g = batch::grade_path(path, &label, &dir.join("scratch"), &settings);
         println!(
             "[{}/{}] {label}: {}/{} ({:.0} s, seed {}){}",
-            i + 1,
-            paths.len(),
+            k + 1,
+            share.len(),
             g.score,
             g.max_score,
             g.seconds,
@@ -359,8 +396,73 @@ pub fn grade_batch(args: BatchArgs) -> ExitCode {
         return ExitCode::from(signal.exit_status());
     }
     let settings = args.run.settings(&root, false, seed);
-    warn(write_file(&csv, &batch::csv(&graded, &settings)));
+    let table = batch::csv(&graded, &settings);
+    warn(write_file(&csv, &table));
+    if let Some(partition) = args.partition {
+        let share = share_record(partition, seed, class_size, &table, &share, &dirs, &graded);
+        let share = serde_json::to_value(&share).unwrap_or_default();
+        warn(write_json(&out.join(merge::SHARE_FILE), &share));
+    }
     print!("\n{}", batch::summary(&graded));
+    println!("scores: {}", csv.display());
+    ExitCode::SUCCESS
+}
+
+/// What a finished share of a partitioned class hands to `labtest merge`.
+fn share_record(
+    partition: Partition,
+    master_seed: u64,
+    class_size: usize,
+    table: &str,
+    positions: &[usize],
+    dirs: &[PathBuf],
+    graded: &[Graded],
+) -> merge::Share {
+    let mut lines = table.lines();
+    let header = lines.next().unwrap_or_default().to_string();
+    let rows = positions
+        .iter()
+        .zip(dirs)
+        .zip(lines.zip(graded))
+        .map(|((&position, dir), (line, g))| merge::ShareRow {
+            position,
+            folder: report_dir::label(dir),
+            csv: line.to_string(),
+            score: g.grade.score,
+            max_score: g.grade.max_score,
+        })
+        .collect();
+    merge::Share {
+        partition,
+        master_seed,
+        class_size,
+        header,
+        rows,
+    }
+}
+
+pub fn merge(args: MergeArgs) -> ExitCode {
+    let shares = match merge::read_shares(&args.shares) {
+        Ok(shares) => shares,
+        Err(err) => return usage_error(err),
+    };
+    let merged = match merge::join(&shares) {
+        Ok(merged) => merged,
+        Err(err) => return usage_error(err),
+    };
+    if let Err(err) = merge::gather_reports(&shares, &args.out) {
+        return usage_error(err);
+    }
+    let csv = args.out.join("scores.csv");
+    if let Err(err) = write_file(&csv, &merged.csv) {
+        return usage_error(err);
+    }
+    println!(
+        "merged {} shares into {}",
+        merged.shares,
+        args.out.display()
+    );
+    print!("{}", batch::summary_of(&merged.scores));
     println!("scores: {}", csv.display());
     ExitCode::SUCCESS
 }

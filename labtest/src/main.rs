@@ -19,6 +19,8 @@ mod handout;
 mod integrity;
 mod kept_run;
 mod log_diff;
+mod merge;
+mod partition;
 mod progress;
 mod replay;
 mod report;
@@ -75,6 +77,12 @@ enum Command {
     GradeBatch(grade_cli::BatchArgs),
     /// Grade the reference and every bug of grading/bugs; print the table.
     GradeCatalog(grade_cli::CatalogArgs),
+    /// Join the shares of `grade-batch --partition I/N` into one
+    /// scores.csv, the report folders side by side and the summary.
+    ///
+    /// Exit status: 0 merged; 2 shares that do not make one whole class
+    /// (missing, given twice, unfinished, or from different grades).
+    Merge(grade_cli::MergeArgs),
     /// Run one failed run again from its seed and test (a kept run of
     /// `stress`, or --test and --seed), and say whether its event log
     /// matches the recorded one.
@@ -184,6 +192,7 @@ fn main() -> ExitCode {
         Command::Handout(args) => grade_cli::handout(args),
         Command::Grade(args) => grade_cli::grade(args),
         Command::GradeBatch(args) => grade_cli::grade_batch(args),
+        Command::Merge(args) => grade_cli::merge(args),
         Command::GradeCatalog(args) => grade_cli::grade_catalog(args),
         Command::Replay(args) => replay::replay(args),
     }

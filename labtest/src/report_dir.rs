@@ -17,11 +17,24 @@ const OWNER: &str = "submission.txt";
 /// The report folder of `submission` (named `name`) under `parent`,
 /// created and claimed if it is new.
 pub fn for_submission(parent: &Path, name: &str, submission: &Path) -> Result<PathBuf, String> {
+    for_nth_of_name(parent, name, 0, submission)
+}
+
+/// As [`for_submission`], for a submission with `earlier` submissions of
+/// the same name before it in its class: its folder is looked for from
+/// `NAME-(earlier+1)` on, so that every share of a partitioned class
+/// names it as one machine would.
+pub fn for_nth_of_name(
+    parent: &Path,
+    name: &str,
+    earlier: usize,
+    submission: &Path,
+) -> Result<PathBuf, String> {
     let owner = fs::canonicalize(submission)
         .unwrap_or_else(|_| submission.to_path_buf())
         .display()
         .to_string();
-    for n in 1.. {
+    for n in earlier + 1.. {
         let dir = if n == 1 {
             parent.join(name)
         } else {
