@@ -32,7 +32,11 @@ pub fn repo_root() -> Result<PathBuf, String> {
     }
 }
 
-/// Copies a directory tree, leaving out `target` folders.
+/// Copies a directory tree, leaving out `target` folders. Each file keeps
+/// its modification time: cargo shares a crate's artifacts between
+/// workspaces (it names them by crate, not by path) and rebuilds a crate
+/// only if a source file is newer than them, so the pristine crates of a
+/// scratch workspace are built once for every grade, not once per grade.
 pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
@@ -45,6 +49,11 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
             }
         } else if entry.file_type()?.is_file() {
             fs::copy(&path, &dest)?;
+            let modified = entry.metadata()?.modified()?;
+            fs::File::options()
+                .write(true)
+                .open(&dest)?
+                .set_modified(modified)?;
         }
     }
     Ok(())
