@@ -199,7 +199,10 @@ mod tests {
     #[test]
     fn stale_terms_and_old_snapshots_change_nothing() {
         let mut state = follower(5, &[1, 1, 2], 2);
-        assert!(!receive_snapshot(&mut state, &install(4, 3, 2)), "stale term");
+        assert!(
+            !receive_snapshot(&mut state, &install(4, 3, 2)),
+            "stale term"
+        );
         assert!(!receive_snapshot(&mut state, &install(5, 2, 1)), "old");
         assert_eq!((state.log.snapshot_index(), state.commit_index), (0, 2));
         assert_eq!(state.log.last_index(), 3);

@@ -206,7 +206,9 @@ pub fn snapshot_init<R: Peer>() {
     }
 
     for round in 1..=2 {
-        step(format!("snapshot initialization: crash and restart {round} of 2"));
+        step(format!(
+            "snapshot initialization: crash and restart {round} of 2"
+        ));
         for i in 0..servers {
             cfg.crash1(i);
         }
