@@ -174,13 +174,7 @@ pub fn snapshot_all_crash<R: Peer>() {
 
         let index1 = cfg.one(Int(rand_int()), servers, true);
 
-        for j in 0..servers {
-            cfg.crash1(j);
-        }
-        for j in 0..servers {
-            cfg.start1(j);
-            cfg.connect(j);
-        }
+        crash_and_restart_all(&cfg);
 
         let index2 = cfg.one(Int(rand_int()), servers, true);
         if index2 < index1 + 1 {
@@ -209,15 +203,21 @@ pub fn snapshot_init<R: Peer>() {
         step(format!(
             "snapshot initialization: crash and restart {round} of 2"
         ));
-        for i in 0..servers {
-            cfg.crash1(i);
-        }
-        for i in 0..servers {
-            cfg.start1(i);
-            cfg.connect(i);
-        }
+        crash_and_restart_all(&cfg);
         // One command, so that every peer saves its state again.
         cfg.one(Int(rand_int()), servers, true);
     }
     cfg.end();
+}
+
+/// Crashes every peer, then restarts and reconnects each in turn, as Go's
+/// 2D tests do: every peer comes back from what it persisted alone.
+fn crash_and_restart_all<R: Peer>(cfg: &Config<R>) {
+    for i in 0..cfg.n() {
+        cfg.crash1(i);
+    }
+    for i in 0..cfg.n() {
+        cfg.start1(i);
+        cfg.connect(i);
+    }
 }
