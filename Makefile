@@ -20,7 +20,7 @@ TEST ?=
 TIME_FLAG = $(if $(TIME),--time $(TIME))
 GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG)
 
-.PHONY: test-2a test-2b test-2c test-2 test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc bench-virtual \
+.PHONY: test-2a test-2b test-2c test-2d test-2 test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc bench-virtual \
 	stress-2a handout grade grade-all grade-catalog log timeline replay
 
 ## The three 2A tests, release build, in Go's order, one at a time
@@ -36,8 +36,12 @@ test-2b:
 test-2c:
 	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2c
 
-## Every part so far (2A, 2B, 2C) in one run, in Go's order, ending with
-## Go's PASS/ok lines (about 3 min).
+## The seven 2D tests (snapshots, InstallSnapshot), in Go's order (about 2 min).
+test-2d:
+	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2d
+
+## All 28 tests of lab 2 (2A, 2B, 2C, 2D) in one run, in Go's order, ending
+## with Go's PASS/ok lines (about 5 min).
 test-2:
 	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test lab_2
 
@@ -49,7 +53,7 @@ test-2a-extra:
 test: fmt-check clippy test-all test-virtual test-browser test-handout
 
 ## The lab tests, the extra set and the broken-Raft proofs again, in virtual time,
-## then all 21 tests of 2A, 2B and 2C on a fixed seed (the same run every time).
+## then all 28 tests of lab 2 (2A-2D) on a fixed seed (the same run every time).
 test-virtual:
 	LAB_TIME=virtual $(CARGO) test --release -p tests
 	LAB_SEED=2026 LAB_TIME=virtual $(CARGO) test --release -p tests --test lab_2

@@ -4,7 +4,8 @@
 //!
 //! The apply channel is a rendezvous: a send waits until the service takes
 //! the message. The applier never holds the peer's lock while sending, and
-//! stops sending once the peer is killed.
+//! stops sending once the peer is killed. A snapshot from the leader goes
+//! out on the same channel, in its place among the commands (§7).
 
 use crate::ApplyMsg;
 use crate::peer::Core;
@@ -32,11 +33,26 @@ impl Core {
     }
 
     /// Waits until something is committed but not applied, marks it
-    /// applied and returns it (empty if woken for nothing).
+    /// applied and returns it (empty if woken for nothing). A snapshot
+    /// installed from the leader goes first, alone: it covers every
+    /// committed entry before it, and the commands after it follow in the
+    /// next batch, so the service never sees a command the snapshot covers
+    /// after it (§7). Commands of an earlier batch still being delivered
+    /// are all before it: it was installed past the commit index.
     fn take_committed(&self) -> Vec<ApplyMsg> {
         let mut state = self.lock();
         if state.last_applied >= state.commit_index && !self.killed() {
             self.applier_wakeup.wait_for(&mut state, APPLIER_WAKEUP);
+        }
+        if let Some(snapshot) = state.pending_snapshot.take() {
+            state.last_applied = state.last_applied.max(snapshot.index);
+            return vec![ApplyMsg {
+                snapshot_valid: true,
+                snapshot: snapshot.data,
+                snapshot_term: snapshot.term,
+                snapshot_index: snapshot.index,
+                ..ApplyMsg::default()
+            }];
         }
         let mut batch = Vec::new();
         while state.last_applied < state.commit_index && !self.killed() {

@@ -24,8 +24,20 @@
 //!   (within about a second), and once `kill` has returned it sends nothing
 //!   more on `apply_ch`. The harness fails a test that leaves threads
 //!   running after it killed the peers and cleaned up the network.
-//! - [`Raft::snapshot`]`(index, snapshot)`: the service has saved a
-//!   snapshot of everything up to `index` (lab 2D; a no-op before).
+//! - [`Raft::snapshot`]`(index, snapshot)` (lab 2D): the service has a
+//!   snapshot of everything up to `index`, an index the Raft already sent
+//!   it; the Raft may discard its log up to there and must save the
+//!   snapshot with its state (`persister.save(state, snapshot)`, one call).
+//!   The service calls it from the thread that receives on `apply_ch`, so
+//!   the Raft must not hold its lock while sending there.
+//! - A snapshot the Raft receives from a leader goes to the service on
+//!   `apply_ch` as an [`ApplyMsg`] with `snapshot_valid` set, in order with
+//!   the commands: after every command before its `snapshot_index`, before
+//!   every command after it, and never one older than what the service has
+//!   already applied. After a restart, [`Raft::make`] restores the state
+//!   and continues from the saved snapshot (`read_snapshot()`), which the
+//!   service reads itself: the next command it expects is the one just
+//!   after the snapshot.
 //! - [`Raft::service`] returns the labrpc service `"Raft"` whose handlers
 //!   the other peers call as `"Raft.RequestVote"` and
 //!   `"Raft.AppendEntries"`; each handler is a closure holding a clone of
@@ -74,8 +86,9 @@
 //! shared core and the ticker, `election` the RequestVote side,
 //! `replication` AppendEntries on both sides, `backup` the fast backup
 //! over a follower's conflicting log, `commit` the leader's commit rule,
-//! `apply` the applier, `log` the log with its sentinel, `rpc` the
-//! messages. Its events (role,
+//! `apply` the applier, `log` the log with its sentinel (the last entry a
+//! snapshot covers), `snapshot` the service's snapshots and
+//! InstallSnapshot (§7, Figure 13), `rpc` the messages. Its events (role,
 //! term, votes, timer resets) go to the `LAB_LOG` event log.
 //!
 //! Timing: election timeouts drawn from 300..600 ms, heartbeats every
@@ -94,11 +107,15 @@ mod peer;
 mod persister;
 mod replication;
 mod rpc;
+mod snapshot;
 mod state;
 
 pub use log::LogEntry;
 pub use persister::Persister;
-pub use rpc::{AppendEntriesArgs, AppendEntriesReply, Conflict, RequestVoteArgs, RequestVoteReply};
+pub use rpc::{
+    AppendEntriesArgs, AppendEntriesReply, Conflict, InstallSnapshotArgs, InstallSnapshotReply,
+    RequestVoteArgs, RequestVoteReply,
+};
 
 use labrpc::chan::Sender;
 use labrpc::sync::Arc;
@@ -182,19 +199,23 @@ impl Raft {
         self.core.kill();
     }
 
-    /// Lab 2D: the service has a snapshot up to and including `index`.
-    /// Nothing to do until then.
+    /// Lab 2D: the service has a snapshot up to and including `index`; the
+    /// log drops what it covers, and the snapshot is saved with the state
+    /// (§7).
     pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
-        let _ = (index, snapshot);
+        self.core.snapshot(index, snapshot);
     }
 
-    /// The labrpc service `"Raft"`: `RequestVote` and `AppendEntries`.
+    /// The labrpc service `"Raft"`: `RequestVote`, `AppendEntries` and
+    /// `InstallSnapshot`.
     pub fn service(&self) -> Service {
         let mut service = Service::new("Raft");
         let core = self.core.clone();
         service.register("RequestVote", move |args| core.request_vote(args));
         let core = self.core.clone();
         service.register("AppendEntries", move |args| core.append_entries(args));
+        let core = self.core.clone();
+        service.register("InstallSnapshot", move |args| core.install_snapshot(args));
         service
     }
 }

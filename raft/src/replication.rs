@@ -17,6 +17,7 @@
 
 use crate::backup;
 use crate::commit::leader_commit_index;
+use crate::log::LogEntry;
 use crate::peer::Core;
 use crate::rpc::{AppendEntriesArgs, AppendEntriesReply};
 use crate::state::{HEARTBEAT_INTERVAL, Role, State};
@@ -55,7 +56,9 @@ impl Core {
     /// leader, or a call to `peer` is still out (see the module doc). The
     /// checks and the send happen under the lock `kill` takes to set its
     /// flag, so a request either left before `kill` began or never leaves.
-    fn replicate_to(self: &Arc<Self>, state: &mut State, peer: usize) {
+    /// A follower that needs entries the leader has discarded gets its
+    /// snapshot instead (§7, `snapshot`).
+    pub(crate) fn replicate_to(self: &Arc<Self>, state: &mut State, peer: usize) {
         if self.killed() || !state.is_leader() {
             return;
         }
@@ -63,6 +66,10 @@ impl Core {
         if let Some(sent) = state.append_in_flight[peer]
             && now - sent < APPEND_CALL_PATIENCE
         {
+            return;
+        }
+        if state.next_index[peer] <= state.log.snapshot_index() {
+            self.send_snapshot_to(state, peer, now);
             return;
         }
         let args = append_entries_for(state, peer);
@@ -152,7 +159,7 @@ impl Core {
 
     /// Raises commit_index by the leader's rule (`commit`) and, when it
     /// moves, wakes the applier and tells the followers at once.
-    fn advance_commit_index(self: &Arc<Self>, state: &mut State) {
+    pub(crate) fn advance_commit_index(self: &Arc<Self>, state: &mut State) {
         let Some(commit) = leader_commit_index(
             &state.log,
             &state.match_index,
@@ -202,16 +209,17 @@ fn receive_entries(state: &mut State, args: &AppendEntriesArgs) -> (AppendEntrie
         state.become_follower();
     }
     state.reset_election_timer("heartbeat");
+    let (prev_log_index, prev_log_term, entries) = after_snapshot(state, args);
     // Rule 2: reply false if the log has no entry at prevLogIndex whose
     // term matches prevLogTerm, saying where it conflicts (fast backup).
-    if state.log.term_at(args.prev_log_index) != Some(args.prev_log_term) {
-        let conflict = backup::conflict_at(&state.log, args.prev_log_index);
+    if state.log.term_at(prev_log_index) != Some(prev_log_term) {
+        let conflict = backup::conflict_at(&state.log, prev_log_index);
         return (refuse(state, Some(conflict)), false);
     }
     // Rules 3 and 4: drop conflicting entries, append new ones; entries
     // that already match stay (a stale, shorter AppendEntries must never
     // cut off entries a later one appended, §5.3).
-    let changed = state.log.merge(args.prev_log_index, &args.entries);
+    let changed = state.log.merge(prev_log_index, entries);
     // Rule 5: "If leaderCommit > commitIndex, set commitIndex =
     // min(leaderCommit, index of last new entry)".
     let last_new = args.prev_log_index + args.entries.len() as u64;
@@ -224,6 +232,23 @@ fn receive_entries(state: &mut State, args: &AppendEntriesArgs) -> (AppendEntrie
     (reply, changed)
 }
 
+/// The part of `args` after this peer's snapshot: its previous entry and
+/// the entries that follow. Entries the snapshot covers are committed, so
+/// they match the leader's (Log Matching, §5.3) and are skipped; the
+/// snapshot's last entry then stands as the previous one (§7).
+fn after_snapshot<'a>(state: &State, args: &'a AppendEntriesArgs) -> (u64, u64, &'a [LogEntry]) {
+    let snapshot_index = state.log.snapshot_index();
+    if args.prev_log_index >= snapshot_index {
+        return (args.prev_log_index, args.prev_log_term, &args.entries);
+    }
+    let covered = ((snapshot_index - args.prev_log_index) as usize).min(args.entries.len());
+    (
+        snapshot_index,
+        state.log.snapshot_term(),
+        &args.entries[covered..],
+    )
+}
+
 /// True if `peer`, last sent `args`, still lacks entries or has not been
 /// told the commit index: the leader sends again without waiting for a
 /// heartbeat.
@@ -234,7 +259,8 @@ fn lacks_news(state: &State, peer: usize, args: &AppendEntriesArgs) -> bool {
 /// The AppendEntries a leader sends `peer` now: everything from
 /// next_index[peer] on, after the entry just before it.
 fn append_entries_for(state: &State, peer: usize) -> AppendEntriesArgs {
-    let next = state.next_index[peer].clamp(1, state.log.last_index() + 1);
+    let next =
+        state.next_index[peer].clamp(state.log.snapshot_index() + 1, state.log.last_index() + 1);
     let prev_log_index = next - 1;
     AppendEntriesArgs {
         term: state.current_term,
@@ -249,7 +275,6 @@ fn append_entries_for(state: &State, peer: usize) -> AppendEntriesArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::LogEntry;
     use crate::rpc::Conflict;
 
     fn entries(terms: &[u64]) -> Vec<LogEntry> {

@@ -68,3 +68,29 @@ pub struct Conflict {
     /// short) one past its last entry.
     pub index: u64,
 }
+
+/// InstallSnapshot RPC arguments (Figure 13): invoked by the leader to send
+/// a follower the snapshot of what it has discarded from its log (§7).
+/// The whole snapshot goes in one call, so Figure 13's `offset` and `done`
+/// are always 0 and true and are left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSnapshotArgs {
+    /// Leader's term.
+    pub term: u64,
+    /// So followers know who leads.
+    pub leader_id: usize,
+    /// The snapshot replaces all entries up through and including this
+    /// index.
+    pub last_included_index: u64,
+    /// Term of `last_included_index`.
+    pub last_included_term: u64,
+    /// The snapshot's bytes.
+    pub data: Vec<u8>,
+}
+
+/// InstallSnapshot RPC reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSnapshotReply {
+    /// The follower's current term, for the leader to update itself.
+    pub term: u64,
+}

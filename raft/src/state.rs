@@ -45,6 +45,17 @@ impl Role {
     }
 }
 
+/// A snapshot from the leader (§7, InstallSnapshot) that the applier has
+/// yet to hand to the service.
+pub struct PendingSnapshot {
+    /// The snapshot's bytes, as the leader's service made them.
+    pub data: Vec<u8>,
+    /// Term of the last entry the snapshot covers.
+    pub term: u64,
+    /// Index of the last entry the snapshot covers.
+    pub index: u64,
+}
+
 /// Figure 2's state, plus the role and the timers.
 pub struct State {
     /// This peer's index in `peers`.
@@ -65,6 +76,9 @@ pub struct State {
     pub commit_index: u64,
     /// Index of the highest log entry applied to the state machine.
     pub last_applied: u64,
+    /// A snapshot installed from the leader, not yet applied: the applier
+    /// sends it before any command after it (§7).
+    pub pending_snapshot: Option<PendingSnapshot>,
 
     // Volatile state on leaders (reinitialized after election).
     /// For each server, index of the next log entry to send to it.
@@ -96,6 +110,7 @@ impl State {
             log: Log::default(),
             commit_index: 0,
             last_applied: 0,
+            pending_snapshot: None,
             next_index: vec![1; peer_count],
             match_index: vec![0; peer_count],
             append_in_flight: vec![None; peer_count],
@@ -198,12 +213,20 @@ impl State {
 
     /// Saves current_term, voted_for and log, keeping the snapshot.
     pub fn persist(&self, persister: &Persister) {
+        self.persist_with_snapshot(persister, persister.read_snapshot());
+    }
+
+    /// Saves current_term, voted_for and log together with `snapshot`, in
+    /// one step: a crash between the two would leave a log whose sentinel
+    /// points past the snapshot it stands for (§7).
+    pub fn persist_with_snapshot(&self, persister: &Persister, snapshot: Vec<u8>) {
         let bytes = labcodec::encode(&(self.current_term, self.voted_for, &self.log));
-        persister.save(bytes, persister.read_snapshot());
+        persister.save(bytes, snapshot);
     }
 
     /// Restores what [`State::persist`] saved; empty bytes mean a fresh
-    /// start.
+    /// start. The service restores the snapshot itself, so everything it
+    /// covers counts as committed and applied (§7).
     ///
     /// # Panics
     /// If the bytes are not a saved state (the persister was corrupted).
@@ -216,6 +239,8 @@ impl State {
         self.current_term = term;
         self.voted_for = voted_for;
         self.log = log;
+        self.commit_index = self.log.snapshot_index();
+        self.last_applied = self.log.snapshot_index();
     }
 }
 

@@ -12,7 +12,8 @@ use crate::command::Value;
 use crate::failure::fatal_to_process;
 use crate::peer::Peer;
 use labrpc::chan::Receiver;
-use labrpc::sync::Mutex;
+use labrpc::sync::{Mutex, Weak};
+use labrpc::thread;
 use raft::ApplyMsg;
 use std::collections::BTreeMap;
 
@@ -131,12 +132,14 @@ pub(crate) fn apply(i: usize, rx: Receiver<ApplyMsg>, applied: &Mutex<Applied>) 
 }
 
 /// Go's `applierSnap`: like [`apply`], and also ingests snapshots and asks
-/// the Raft to snapshot every [`SNAPSHOT_INTERVAL`] entries.
+/// the Raft to snapshot every [`SNAPSHOT_INTERVAL`] entries. It holds its
+/// Raft weakly: once the config has let go of a crashed instance, that
+/// instance is asked for no snapshot (Go would still call it, killed).
 pub(crate) fn apply_with_snapshots<R: Peer>(
     i: usize,
     rx: Receiver<ApplyMsg>,
     applied: &Mutex<Applied>,
-    rf: &R,
+    rf: &Weak<R>,
 ) {
     for msg in rx.iter() {
         let mut err = None;
@@ -165,8 +168,8 @@ pub(crate) fn apply_with_snapshots<R: Peer>(
                 a.last_applied[i] = index;
                 ((index + 1) % SNAPSHOT_INTERVAL == 0).then(|| a.snapshot_at(i, index))
             };
-            if let Some(snapshot) = snapshot {
-                rf.snapshot(index, snapshot);
+            if let Some((snapshot, rf)) = snapshot.zip(rf.upgrade()) {
+                thread::as_student(|| rf.snapshot(index, snapshot));
             }
         }
         if let Some(err) = err {

@@ -237,9 +237,11 @@ impl<R: Peer> Config<R> {
         }
         let applied = self.applied.clone();
         if self.snapshot_applier {
-            let rf = rf.clone();
+            // Weak: the applier ends when its Raft drops the apply channel,
+            // so it must not keep that Raft alive itself.
+            let rf = Arc::downgrade(&rf);
             thread::spawn(format!("applier-{i}"), move || {
-                applier::apply_with_snapshots(i, rx, &applied, &*rf)
+                applier::apply_with_snapshots(i, rx, &applied, &rf)
             });
         } else {
             thread::spawn(format!("applier-{i}"), move || {

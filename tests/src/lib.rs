@@ -12,7 +12,7 @@
 //!   every few milliseconds.
 //! - `runner` and `report`: the command line, Go's output, verdicts and the
 //!   result record.
-//! - `lab2a`, `lab2b`, `lab2c`: the Go lab's tests of each part, generic
+//! - `lab2a`, `lab2b`, `lab2c`, `lab2d`: the Go lab's tests of each part, generic
 //!   over [`Peer`].
 //!
 //! The harness reaches the Raft only through [`Peer`] (the student API) and
@@ -27,6 +27,7 @@ pub mod lab2a;
 pub mod lab2a_extra;
 pub mod lab2b;
 pub mod lab2c;
+pub mod lab2d;
 pub mod monitor;
 pub mod peer;
 pub mod report;
@@ -138,10 +139,45 @@ pub fn lab2c_tests<R: Peer>() -> Vec<LabTest> {
     ]
 }
 
-/// Every part of lab 2 so far (2A, 2B, 2C), in Go's order.
+/// The 2D tests for a given Raft, in Go's order.
+pub fn lab2d_tests<R: Peer>() -> Vec<LabTest> {
+    vec![
+        LabTest {
+            name: "snapshot_basic_2d",
+            body: lab2d::snapshot_basic::<R>,
+        },
+        LabTest {
+            name: "snapshot_install_2d",
+            body: lab2d::snapshot_install::<R>,
+        },
+        LabTest {
+            name: "snapshot_install_unreliable_2d",
+            body: lab2d::snapshot_install_unreliable::<R>,
+        },
+        LabTest {
+            name: "snapshot_install_crash_2d",
+            body: lab2d::snapshot_install_crash::<R>,
+        },
+        LabTest {
+            name: "snapshot_install_uncrash_2d",
+            body: lab2d::snapshot_install_uncrash::<R>,
+        },
+        LabTest {
+            name: "snapshot_all_crash_2d",
+            body: lab2d::snapshot_all_crash::<R>,
+        },
+        LabTest {
+            name: "snapshot_init_2d",
+            body: lab2d::snapshot_init::<R>,
+        },
+    ]
+}
+
+/// The whole of lab 2 (2A, 2B, 2C, 2D: 28 tests), in Go's order.
 pub fn lab2_tests<R: Peer>() -> Vec<LabTest> {
     let mut all = lab2a_tests::<R>();
     all.extend(lab2b_tests::<R>());
     all.extend(lab2c_tests::<R>());
+    all.extend(lab2d_tests::<R>());
     all
 }

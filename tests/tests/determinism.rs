@@ -223,31 +223,45 @@ fn a_test_run_alone_replays_as_it_ran_after_the_others() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
-fn the_2b_and_2c_tests_replay_too() {
-    let dir = scratch().join("2bc");
+/// Runs the tests `filters` select twice on each of 2 seeds: every one of
+/// the `count` tests must run, and the two runs must be the same.
+fn assert_part_replays(part: &str, filters: &[&str], count: usize) {
+    let dir = scratch().join(part.replace('/', ""));
     std::fs::create_dir_all(&dir).unwrap();
+    let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+    let part = part.to_string();
     let failures = for_each_seed(2, move |seed| {
+        let filters: Vec<&str> = filters.iter().map(String::as_str).collect();
         let run = |name: &str| {
             run_tests(
                 seed,
                 &dir.join(format!("{seed}-{name}.jsonl")),
                 "none",
                 "random",
-                &["_2b", "_2c"],
+                &filters,
                 false,
             )
         };
         let (a, b) = (run("a"), run("b"));
         // Whether each test passed is part of what must replay (the
         // reference's open 2C failure replays too).
-        if a.lines.iter().filter(|l| l.starts_with("Test (")).count() < 18 {
+        if a.lines.iter().filter(|l| l.starts_with("Test (")).count() < count {
             return Some(format!(
-                "seed {seed}: not every 2B/2C test ran: {:?}",
+                "seed {seed}: not every {part} test ran: {:?}",
                 a.lines
             ));
         }
-        (a != b).then(|| format!("seed {seed}: a 2B/2C run did not replay"))
+        (a != b).then(|| format!("seed {seed}: a {part} run did not replay"))
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_2b_and_2c_tests_replay_too() {
+    assert_part_replays("2B/2C", &["_2b", "_2c"], 18);
+}
+
+#[test]
+fn the_2d_tests_replay_too() {
+    assert_part_replays("2D", &["_2d"], 7);
 }

@@ -275,6 +275,39 @@ fn an_out_of_order_apply_fails_and_ends_the_process_as_log_fatalf() {
 }
 
 #[test]
+fn a_log_that_never_shrinks_trips_go_s_max_log_size() {
+    let run = run_broken("never-compacts", "snapshot_basic_2d", &[]);
+    assert_fails_with(&run, &["--- FAIL: snapshot_basic_2d", "Log size too large"]);
+}
+
+#[test]
+fn a_snapshot_with_the_wrong_index_is_an_apply_error() {
+    let run = run_broken("snapshot-index-off-by-one", "snapshot_install_2d", &[]);
+    assert_fails_with(
+        &run,
+        &[
+            "--- FAIL: snapshot_install_2d",
+            "apply error: server ",
+            " snapshot doesn't match m.SnapshotIndex",
+            "an apply error ends the process",
+        ],
+    );
+}
+
+#[test]
+fn a_stale_command_after_a_snapshot_is_an_out_of_order_apply() {
+    let run = run_broken("stale-command-after-snapshot", "snapshot_install_2d", &[]);
+    assert_fails_with(
+        &run,
+        &[
+            "--- FAIL: snapshot_install_2d",
+            "apply error: server ",
+            " apply out of order, expected index ",
+        ],
+    );
+}
+
+#[test]
 fn a_value_that_never_commits_fails_one_and_the_next_test_still_runs() {
     // A failed check (Go's t.Fatalf) fails its test only.
     let run = run_broken_tests("never-commits", &["basic_agree_2b", "rpc_bytes_2b"]);

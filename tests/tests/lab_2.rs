@@ -1,4 +1,4 @@
-//! Every part of lab 2 so far (2A, 2B, 2C) in one run, in Go's order, with
+//! The whole of lab 2 (2A, 2B, 2C, 2D: 28 tests) in one run, in Go's order, with
 //! one PASS/ok at the end as `go test -run 2` prints: `make test-2`. Not
 //! named `raft_*`, so that the stress runner and the grader, which take
 //! the `raft_*` targets, never run its tests twice; not part of

@@ -26,6 +26,9 @@
 //! | `rpc-flood` | five pings to every peer per `start` |
 //! | `byte-flood` | every command sent three times to every peer |
 //! | `applies-garbage` | applies bytes that are no command the tests submitted |
+//! | `never-compacts` | ignores the service's snapshots: the log never shrinks |
+//! | `snapshot-index-off-by-one` | hands the service each snapshot from the leader with its index one too high |
+//! | `stale-command-after-snapshot` | after each snapshot from the leader, applies the command before it again |
 //!
 //! `brief-second-leader`, `steps-down`, `keeps-electing` and
 //! `flash-second-leader` wrap the reference Raft and change only what
@@ -33,8 +36,10 @@
 //! monitors (`monitor.rs`) see what Go's 2A checks miss.
 //! `flash-second-leader` lies for far less than the monitor's 5 ms
 //! real-time period, but for some virtual time: it proves that sampling at
-//! every clock advance sees what real-time sampling misses. The last six
-//! are the fake of `shared_log.rs`, for the 2B/2C checks. Each kind runs
+//! every clock advance sees what real-time sampling misses. `no-majority`
+//! to `applies-garbage` are the fake of `shared_log.rs`, for the 2B/2C
+//! checks; the last three wrap the reference Raft (`snapshots.rs`), for
+//! the 2D checks. Each kind runs
 //! every part's tests and our extra tests.
 
 use labrpc::chan::Sender;
@@ -46,7 +51,9 @@ use raft::{ApplyMsg, Persister};
 use tests::Peer;
 
 mod shared_log;
+mod snapshots;
 use shared_log::SharedLog;
+use snapshots::BrokenSnapshots;
 
 /// Never elects: always a follower in term 0.
 struct NeverElects;
@@ -406,9 +413,16 @@ fn main() {
         "rpc-flood" => all_tests::<SharedLog<{ shared_log::RPC_FLOOD }>>(),
         "byte-flood" => all_tests::<SharedLog<{ shared_log::BYTE_FLOOD }>>(),
         "applies-garbage" => all_tests::<SharedLog<{ shared_log::APPLIES_GARBAGE }>>(),
+        "never-compacts" => all_tests::<BrokenSnapshots<{ snapshots::NEVER_COMPACTS }>>(),
+        "snapshot-index-off-by-one" => {
+            all_tests::<BrokenSnapshots<{ snapshots::SNAPSHOT_INDEX_OFF_BY_ONE }>>()
+        }
+        "stale-command-after-snapshot" => {
+            all_tests::<BrokenSnapshots<{ snapshots::STALE_COMMAND_AFTER_SNAPSHOT }>>()
+        }
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, std-thread, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, std-thread, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage, never-compacts, snapshot-index-off-by-one, stale-command-after-snapshot; got {other:?}"
             );
             std::process::exit(2);
         }
