@@ -12,6 +12,15 @@ use std::path::Path;
 /// The crates a student's workspace holds besides `raft`.
 const CRATES: [&str; 5] = ["labcodec", "labrpc", "tests", "labtest", "labview"];
 
+/// The student's READMEs: the lab's, and one per part.
+const HANDOUT_READMES: [&str; 5] = [
+    "README.md",
+    "README-2A.md",
+    "README-2B.md",
+    "README-2C.md",
+    "README-2D.md",
+];
+
 /// Writes the handout into `out`.
 pub fn write(out: &Path) -> Result<(), String> {
     let root = repo_root()?;
@@ -40,10 +49,9 @@ pub fn write(out: &Path) -> Result<(), String> {
     }
     fs::copy(root.join("grading/handout/Makefile"), out.join("Makefile"))
         .map_err(|e| io("cannot copy the Makefile", e))?;
-    fs::copy(
-        root.join("grading/handout/README.md"),
-        out.join("README.md"),
-    )
-    .map_err(|e| io("cannot copy the README", e))?;
+    for readme in HANDOUT_READMES {
+        fs::copy(root.join("grading/handout").join(readme), out.join(readme))
+            .map_err(|e| io(&format!("cannot copy {readme}"), e))?;
+    }
     Ok(())
 }

@@ -241,3 +241,59 @@ fn the_handout_readme_recipe_runs_verbatim() {
     check_files(&tree, &files);
     let _ = fs::remove_dir_all(tree.parent().unwrap());
 }
+
+/// Every `make` line of the ```sh blocks of `readme`.
+fn make_lines(readme: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        match line.trim_end() {
+            "```sh" => in_block = true,
+            "```" => in_block = false,
+            l if in_block && strip_comment(l).trim().starts_with("make ") => {
+                lines.push(strip_comment(l).trim().to_string());
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
+#[test]
+fn every_part_readme_of_the_handout_names_make_targets_that_exist() {
+    let tree = scratch("recipes", "parts").join("lab");
+    let out = Command::new(env!("CARGO_BIN_EXE_labtest"))
+        .args(["handout", "--out"])
+        .arg(&tree)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    for part in ["2A", "2B", "2C", "2D"] {
+        let readme = fs::read_to_string(tree.join(format!("README-{part}.md")))
+            .unwrap_or_else(|e| panic!("the handout has no README-{part}.md: {e}"));
+        assert!(
+            fs::read_to_string(tree.join("README.md"))
+                .unwrap()
+                .contains(&format!("(README-{part}.md)")),
+            "the handout's README links README-{part}.md"
+        );
+        let lines = make_lines(&readme);
+        assert!(!lines.is_empty(), "README-{part}.md names no make command");
+        for line in lines {
+            // `make -n` prints what would run: a target that does not
+            // exist fails it, and nothing runs.
+            let dry = line.replacen("make ", "make -n ", 1);
+            let out = Command::new("sh")
+                .args(["-c", &dry])
+                .current_dir(&tree)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "README-{part}.md: `{line}`: {}",
+                common::text(&out)
+            );
+        }
+    }
+    let _ = fs::remove_dir_all(tree.parent().unwrap());
+}
