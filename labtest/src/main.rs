@@ -19,6 +19,7 @@ mod handout;
 mod integrity;
 mod kept_run;
 mod log_diff;
+mod part;
 mod progress;
 mod replay;
 mod report;
