@@ -294,7 +294,10 @@ fn claims(graded: &[(&Bug, Grade)], in_catalog: usize, parts: &[Part]) -> String
     let graded_of = if bugs.len() == in_catalog {
         format!("all {in_catalog} catalog bugs graded {on}")
     } else {
-        format!("{} of the {in_catalog} catalog bugs graded {on}", bugs.len())
+        format!(
+            "{} of the {in_catalog} catalog bugs graded {on}",
+            bugs.len()
+        )
     };
     out.push(if bugs.is_empty() {
         "no catalog bug graded".to_string()
@@ -391,7 +394,10 @@ mod tests {
             (t.score, t.runs, t.passed) = (t.max_score, 3, 3);
         }
         let full = row(&bug("a", true), &g);
-        assert!(full.ends_with("| 15/15 | 20/20 | **not caught** |"), "{full}");
+        assert!(
+            full.ends_with("| 15/15 | 20/20 | **not caught** |"),
+            "{full}"
+        );
         let reference = row(&bug("reference", false), &g);
         assert!(reference.ends_with("| nothing |"), "{reference}");
         let t = &mut g.tests[1];

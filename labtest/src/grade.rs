@@ -187,7 +187,11 @@ impl Grade {
             .iter()
             .map(|&p| {
                 let go = || self.tests.iter().filter(|t| t.part == p && !t.extra);
-                (p, go().map(|t| t.score).sum(), go().map(|t| t.max_score).sum())
+                (
+                    p,
+                    go().map(|t| t.score).sum(),
+                    go().map(|t| t.max_score).sum(),
+                )
             })
             .collect()
     }

@@ -90,7 +90,9 @@ impl RunArgs {
         if (self.extra || self.extra_in_score) && !self.parts().contains(&Part::A) {
             return Err(format!(
                 "the extra tests belong to part 2A, which --part {} leaves out: add 2a",
-                part::joined(&self.parts()).to_ascii_lowercase().replace('+', ",")
+                part::joined(&self.parts())
+                    .to_ascii_lowercase()
+                    .replace('+', ",")
             ));
         }
         Ok(())

@@ -74,8 +74,8 @@ fn path_after(out: &Output, prefix: &str) -> PathBuf {
 }
 
 /// A grading command's arguments: `command` on `what` (a submission or a
-/// folder of them), one run of each test, three at once, reports in `out`,
-/// then `extra`; part 2A only unless `extra` names the parts.
+/// folder of them), one run of each test, reports in `out`, then `extra`;
+/// three runs at once and part 2A only unless `extra` says otherwise.
 fn grading_args<'a>(
     command: &'a str,
     what: &'a Path,
@@ -87,13 +87,14 @@ fn grading_args<'a>(
         what.to_str().unwrap(),
         "-k",
         "1",
-        "-p",
-        "3",
         "--quiet",
         "--out",
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
+    if !extra.contains(&"-p") {
+        args.extend_from_slice(&["-p", "3"]);
+    }
     if !extra.contains(&"--part") {
         args.extend_from_slice(&["--part", "2a"]);
     }
@@ -774,7 +775,9 @@ fn the_reference_gets_full_marks_on_2b_and_2c_in_virtual_time() {
     let (out, json) = grade(
         &sub,
         &dir.join("out"),
-        &["--part", "2b,2c", "--time", "virtual", "--seed", "2026"],
+        &[
+            "--part", "2b,2c", "--time", "virtual", "--seed", "2026", "-p", "1",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // Each of Go's 18 tests of 2B and 2C, under Go's name, worth 5 points.
@@ -821,7 +824,9 @@ fn a_2b_catalog_bug_loses_the_points_of_the_test_that_catches_it() {
     let (out, json) = grade(
         &sub,
         &dir.join("out"),
-        &["--part", "2b", "--time", "virtual", "--seed", "2026"],
+        &[
+            "--part", "2b", "--time", "virtual", "--seed", "2026", "-p", "1",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let tests = scores(&json);
