@@ -826,10 +826,13 @@ fn catalog_bug(dir: &Path, name: &str) -> PathBuf {
 }
 
 #[test]
-fn a_2b_catalog_bug_loses_the_points_of_the_test_that_catches_it() {
+fn a_2b_catalog_bug_loses_the_points_of_the_tests_that_catch_it() {
     let _serial = serial();
     let dir = scratch("grading", "parts-bug");
-    let sub = catalog_bug(&dir, "commits-earlier-term");
+    // Applies only the newest committed entry: Go's TestFailAgree2B and
+    // TestConcurrentStarts2B caught it in every run of the catalog (virtual
+    // time, seed 2026), TestBasicAgree2B in none.
+    let sub = catalog_bug(&dir, "applies-only-latest");
     let (out, json) = grade_parts_in_virtual_time(&sub, &dir.join("out"), "2b");
     let tests = scores(&json);
     assert_eq!(tests.len(), 10, "{json}");
@@ -838,15 +841,25 @@ fn a_2b_catalog_bug_loses_the_points_of_the_test_that_catches_it() {
         .filter(|(_, score, _)| *score == 0.0)
         .map(|(name, _, _)| name.as_str())
         .collect();
-    assert_eq!(lost, ["TestFailAgree2B"], "{}\n{json}", text(&out));
-    let output = test_output(&json, "TestFailAgree2B");
-    assert!(output.starts_with("0 of 1 runs passed"), "{output}");
-    assert!(output.contains("first failure (failed, seed "), "{output}");
-    assert!(output.contains("replay in your lab tree: "), "{output}");
-    assert_eq!(json["score"], 45.0, "{json}");
+    for caught in ["TestFailAgree2B", "TestConcurrentStarts2B"] {
+        assert!(
+            lost.contains(&caught),
+            "{caught} missed it: {}\n{json}",
+            text(&out)
+        );
+        let output = test_output(&json, caught);
+        assert!(output.starts_with("0 of 1 runs passed"), "{output}");
+        assert!(output.contains("first failure (failed, seed "), "{output}");
+        assert!(output.contains("apply error"), "{output}");
+        assert!(output.contains("replay in your lab tree: "), "{output}");
+    }
+    assert!(!lost.contains(&"TestBasicAgree2B"), "{json}");
+    // Each lost test costs its 5 points, and only those.
+    let score = 50.0 - 5.0 * lost.len() as f64;
+    assert_eq!(json["score"], score, "{json}");
     assert_eq!(
         json["parts"],
-        serde_json::json!({"2B": {"score": 45.0, "max_score": 50.0}}),
+        serde_json::json!({"2B": {"score": score, "max_score": 50.0}}),
         "{json}"
     );
 }
