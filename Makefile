@@ -7,6 +7,7 @@ K ?= 5
 OUT ?=
 SEED ?=
 EXTRA ?=
+PART ?=
 SUBMISSION ?=
 SUBMISSIONS ?=
 LOG ?=
@@ -16,9 +17,11 @@ RUN ?=
 TEST ?=
 # What `make grade`, `grade-all` and `grade-catalog` pass through, only when
 # set: EXTRA=1 (--extra), SEED= (--seed, repeats a grade), OUT= (--out, the
-# reports folder), TIME=virtual (--time: the clock of every run).
+# reports folder), TIME=virtual (--time: the clock of every run), PART=2b
+# (--part: 2a, 2b, 2c, 2d, a comma list or all; default all).
 TIME_FLAG = $(if $(TIME),--time $(TIME))
-GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG)
+PART_FLAG = $(if $(PART),--part $(PART))
+GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG) $(PART_FLAG)
 
 .PHONY: test-2a test-2b test-2c test-2d test-2 test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc bench-virtual \
 	stress-2a handout grade grade-all grade-catalog log timeline replay
@@ -129,4 +132,4 @@ grade-all:
 
 ## Grade the reference and every bug in grading/bugs: which tests catch which bug.
 grade-catalog:
-	$(LABTEST) grade-catalog -k 3 -p 12 $(if $(SEED),--seed $(SEED)) $(TIME_FLAG)
+	$(LABTEST) grade-catalog -k 3 -p 12 $(if $(SEED),--seed $(SEED)) $(TIME_FLAG) $(PART_FLAG)

@@ -13,7 +13,8 @@
 //! oversleep is what makes a verdict fair), and the shared build cache
 //! makes the builds after the first fast.
 
-use crate::grade::{self, Grade, POINTS, Settings};
+use crate::grade::{self, Grade, Settings};
+use crate::part;
 use crate::workspace;
 use std::fmt::Write as _;
 use std::fs;
@@ -98,27 +99,28 @@ pub struct Graded {
 }
 
 /// The CSV of a batch: a row per submission, with the path it came from,
-/// its master seed, and its suspect runs re-run and scored at the cap.
+/// its master seed, each graded part's subtotal, each test's score (under
+/// Go's name), and its suspect runs re-run and scored at the cap.
 pub fn csv(graded: &[Graded], settings: &Settings) -> String {
-    let tests: Vec<&str> = POINTS
-        .iter()
-        .filter(|(_, _, extra)| settings.extra || !extra)
-        .map(|(t, _, _)| *t)
-        .collect();
+    let tests: Vec<&part::Graded> = part::tests_of(&settings.parts, settings.extra).collect();
+    let mut columns: Vec<&str> = settings.parts.iter().map(|p| p.label()).collect();
+    columns.extend(tests.iter().map(|t| t.go_name));
     let mut out = format!(
         "submission,path,seed,score,max_score,built,{},suspect_reruns,scored_at_cap,seconds\n",
-        tests.join(",")
+        columns.join(",")
     );
     for Graded { path, grade: g } in graded {
-        let scores: Vec<String> = tests
+        let mut scores: Vec<String> = g
+            .subtotals()
             .iter()
-            .map(|t| {
-                g.tests
-                    .iter()
-                    .find(|x| x.test == *t)
-                    .map_or("0".into(), |x| x.score.to_string())
-            })
+            .map(|(_, score, _)| score.to_string())
             .collect();
+        scores.extend(tests.iter().map(|t| {
+            g.tests
+                .iter()
+                .find(|x| x.test == t.name)
+                .map_or("0".into(), |x| x.score.to_string())
+        }));
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{:.0}",

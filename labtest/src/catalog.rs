@@ -1,8 +1,10 @@
 //! `labtest grade-catalog`: grading fidelity. Each patch in
 //! `grading/bugs/` puts one real student bug into a copy of the reference
-//! Raft; each variant is graded like a submission (Go's 2A tests and our
-//! extra tests), and the table shows which tests caught which bug. The
-//! reference itself is graded first and must score full marks.
+//! Raft; each variant is graded like a submission on the parts asked for
+//! (all by default; our extra tests where 2A is graded), and the table
+//! shows each part's score and which tests caught which bug, or "not
+//! caught" for a bug that scored full marks. The reference itself is
+//! graded first and must score full marks.
 //!
 //! Every claim the catalog prints ("every bug scores below full marks") is
 //! computed from the grades of this session, and only the true ones are
@@ -11,6 +13,7 @@
 //! The pristine `raft/` is never modified: patches apply to copies.
 
 use crate::grade::{self, Grade, Settings};
+use crate::part::{self, Part};
 use crate::schedule::{Signal, run_seed};
 use crate::workspace::copy_tree;
 use std::fs;
@@ -130,7 +133,25 @@ fn apply(patch: &Path, dir: &Path) -> Result<(), String> {
     }
 }
 
-/// The catalog table row of one graded entry.
+/// The catalog table's header: a score column per graded part, and the
+/// extra set's where it is graded.
+pub fn header(settings: &Settings) -> String {
+    let mut columns = vec!["bug".to_string(), "what it does wrong".to_string()];
+    columns.extend(settings.parts.iter().map(|p| format!("{p} score")));
+    if settings.extra {
+        columns.push("extra score".into());
+    }
+    columns.push("caught by".into());
+    format!(
+        "| {} |\n|{}\n",
+        columns.join(" | "),
+        "---|".repeat(columns.len())
+    )
+}
+
+/// The catalog table row of one graded entry: its scores, and the tests
+/// that failed it (Go's names), with how many of their runs failed; a bug
+/// at full marks is "not caught".
 pub fn row(bug: &Bug, g: &Grade) -> String {
     let caught: Vec<String> = g
         .tests
@@ -143,34 +164,34 @@ pub fn row(bug: &Bug, g: &Grade) -> String {
                 .unwrap_or_default();
             format!(
                 "{} ({}/{} failed{first})",
-                t.test,
+                t.go_name,
                 t.runs - t.passed,
                 t.runs
             )
         })
         .collect();
     let only_extra = g.built && g.score >= g.max_score && g.extra_score < g.extra_max_score;
-    format!(
-        "| {} | {} | {}/{} | {}/{} | {}{} |",
-        bug.name,
-        bug.description,
-        g.score,
-        g.max_score,
-        g.extra_score,
-        g.extra_max_score,
-        if !g.built {
-            "does not build".to_string()
-        } else if caught.is_empty() {
-            "nothing".to_string()
-        } else {
-            caught.join("; ")
-        },
-        if only_extra {
-            " **(extra set only)**"
-        } else {
-            ""
-        }
-    )
+    let mut cells = vec![bug.name.clone(), bug.description.clone()];
+    cells.extend(
+        g.subtotals()
+            .iter()
+            .map(|(_, score, max)| format!("{score}/{max}")),
+    );
+    if g.tests.iter().any(|t| t.extra) {
+        cells.push(format!("{}/{}", g.extra_score, g.extra_max_score));
+    }
+    cells.push(if !g.built {
+        "does not build".to_string()
+    } else if caught.is_empty() && bug.patch.is_some() {
+        "**not caught**".to_string()
+    } else if caught.is_empty() {
+        "nothing".to_string()
+    } else if only_extra {
+        format!("{} **(extra set only)**", caught.join("; "))
+    } else {
+        caught.join("; ")
+    });
+    format!("| {} |", cells.join(" | "))
 }
 
 /// What a catalog session found.
@@ -191,9 +212,7 @@ pub fn run(root: &Path, only: &[String], settings: &Settings) -> Result<Session,
     let bugs = entries(root, only)?;
     let in_catalog = entries(root, &[])?.len() - 1;
     let mut session = Session {
-        table: String::from(
-            "| bug | what it does wrong | Go 2A score | extra score | caught by |\n|---|---|---|---|---|\n",
-        ),
+        table: header(settings),
         claims: String::new(),
         problems: Vec::new(),
         interrupted_by: None,
@@ -228,34 +247,31 @@ pub fn run(root: &Path, only: &[String], settings: &Settings) -> Result<Session,
         eprintln!("{row}");
         session.table += &row;
         session.table.push('\n');
-        let full = is_full_marks(&g);
+        let full = g.full_marks();
         match (bug.patch.is_none(), full) {
             (true, false) => session
                 .problems
                 .push("the reference Raft is not full marks".to_string()),
             (false, true) => session.problems.push(format!(
-                "{} scored full marks: the suite misses it",
-                bug.name
+                "{} scored full marks on part {}: not caught",
+                bug.name,
+                part::joined(&settings.parts)
             )),
             _ => {}
         }
         graded.push((bug, g));
     }
-    session.claims = claims(&graded, in_catalog);
+    session.claims = claims(&graded, in_catalog, &settings.parts);
     Ok(session)
 }
 
-fn is_full_marks(g: &Grade) -> bool {
-    g.built && g.score >= g.max_score && g.extra_score >= g.extra_max_score
-}
-
 /// The sentences the grades support: the reference's marks, and how many
-/// of the bugs graded (of `in_catalog`) scored below full marks, how many
-/// only through the extra set.
-fn claims(graded: &[(&Bug, Grade)], in_catalog: usize) -> String {
+/// of the bugs graded (of `in_catalog`) on `parts` scored below full
+/// marks, how many only through the extra set.
+fn claims(graded: &[(&Bug, Grade)], in_catalog: usize, parts: &[Part]) -> String {
     let mut out = Vec::new();
     if let Some((_, g)) = graded.iter().find(|(b, _)| b.patch.is_none()) {
-        out.push(if is_full_marks(g) {
+        out.push(if g.full_marks() {
             "the reference scores full marks".to_string()
         } else {
             format!(
@@ -269,15 +285,19 @@ fn claims(graded: &[(&Bug, Grade)], in_catalog: usize) -> String {
         .filter(|(b, _)| b.patch.is_some())
         .map(|(_, g)| g)
         .collect();
-    let below: Vec<&&Grade> = bugs.iter().filter(|g| !is_full_marks(g)).collect();
+    let below: Vec<&&Grade> = bugs.iter().filter(|g| !g.full_marks()).collect();
     let extra_only = below
         .iter()
         .filter(|g| g.built && g.score >= g.max_score)
         .count();
+    let on = format!("on part {}", part::joined(parts));
     let graded_of = if bugs.len() == in_catalog {
-        format!("all {in_catalog} catalog bugs graded")
+        format!("all {in_catalog} catalog bugs graded {on}")
     } else {
-        format!("{} of the {in_catalog} catalog bugs graded", bugs.len())
+        format!(
+            "{} of the {in_catalog} catalog bugs graded {on}",
+            bugs.len()
+        )
     };
     out.push(if bugs.is_empty() {
         "no catalog bug graded".to_string()
@@ -306,6 +326,7 @@ mod tests {
             runs: 1,
             parallel: 1,
             timeout: Duration::from_secs(1),
+            parts: vec![Part::A],
             extra: true,
             extra_in_score: false,
             seed: 1,
@@ -349,21 +370,48 @@ mod tests {
             (&b, grade(15.0, Some(10.0))),
         ];
         assert_eq!(
-            claims(&all_caught, 2),
-            "the reference scores full marks\nall 2 catalog bugs graded: every one scores below full marks, 1 of them only through the extra set"
+            claims(&all_caught, 2, &[Part::A]),
+            "the reference scores full marks\nall 2 catalog bugs graded on part 2A: every one scores below full marks, 1 of them only through the extra set"
         );
         // A bug at full marks and a short reference: no false claim.
         let missed = [(&reference, grade(10.0, None)), (&a, grade(15.0, None))];
-        let text = claims(&missed, 2);
+        let text = claims(&missed, 2, &[Part::A]);
         assert!(
             text.contains("the reference does NOT score full marks"),
             "{text}"
         );
         assert!(
-            text.contains("1 of the 2 catalog bugs graded: 0 score below full marks"),
+            text.contains("1 of the 2 catalog bugs graded on part 2A: 0 score below full marks"),
             "{text}"
         );
         assert!(!text.contains("every"), "{text}");
+    }
+
+    #[test]
+    fn rows_name_the_go_tests_that_caught_a_bug_and_a_missed_bug_is_not_caught() {
+        let mut g = grade(15.0, None);
+        for t in &mut g.tests {
+            (t.score, t.runs, t.passed) = (t.max_score, 3, 3);
+        }
+        let full = row(&bug("a", true), &g);
+        assert!(
+            full.ends_with("| 15/15 | 20/20 | **not caught** |"),
+            "{full}"
+        );
+        let reference = row(&bug("reference", false), &g);
+        assert!(reference.ends_with("| nothing |"), "{reference}");
+        let t = &mut g.tests[1];
+        (t.score, t.passed, t.first_failure) = (0.0, 1, Some(2));
+        g.score = 10.0;
+        let caught = row(&bug("a", true), &g);
+        assert!(
+            caught.ends_with("| 10/15 | 20/20 | TestReElection2A (2/3 failed, first at run 2) |"),
+            "{caught}"
+        );
+        assert_eq!(
+            header(&settings()),
+            "| bug | what it does wrong | 2A score | extra score | caught by |\n|---|---|---|---|---|\n"
+        );
     }
 
     #[test]

@@ -7,10 +7,13 @@
 //! failure on an overloaded grader is re-run, not scored (see `retry`). A
 //! submission that does not build scores zero with the compiler's first
 //! errors. An interrupted grade is marked incomplete and scores nothing:
-//! it is not a grade.
+//! it is not a grade. The parts graded (`part`) decide the tests, each
+//! from its part's own binary; results.json names them as Go does and adds
+//! up each part.
 
 use crate::discover::{self, Source, TestCase};
 use crate::integrity;
+use crate::part::{self, Part};
 use crate::progress::Progress;
 use crate::report::{self, replay_command};
 use crate::retry::{self, Policy, Runs};
@@ -22,18 +25,6 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Points per test. Go's 2A tests make the score; the extra tests (ours)
-/// are reported apart unless asked for.
-pub const POINTS: [(&str, f64, bool); 7] = [
-    ("initial_election_2a", 5.0, false),
-    ("re_election_2a", 5.0, false),
-    ("many_elections_2a", 5.0, false),
-    ("heartbeat_rate_2a_extra", 5.0, true),
-    ("stable_leader_2a_extra", 5.0, true),
-    ("elections_per_failure_2a_extra", 5.0, true),
-    ("many_elections_2a_extra", 5.0, true),
-];
-
 /// How to grade.
 #[derive(Clone)]
 pub struct Settings {
@@ -41,7 +32,9 @@ pub struct Settings {
     pub runs: usize,
     pub parallel: usize,
     pub timeout: Duration,
-    /// Also run the extra tests (reported apart).
+    /// The parts graded, sorted, none twice.
+    pub parts: Vec<Part>,
+    /// Also run the extra tests (reported apart; part 2A's only).
     pub extra: bool,
     /// Count the extra tests in the score.
     pub extra_in_score: bool,
@@ -60,7 +53,11 @@ pub struct Settings {
 /// The grade of one test.
 #[derive(Serialize, Clone, Debug)]
 pub struct TestGrade {
+    /// Its name in our binary.
     pub test: String,
+    /// Go's name for it (ours for an extra test).
+    pub go_name: String,
+    pub part: Part,
     pub extra: bool,
     pub score: f64,
     pub max_score: f64,
@@ -85,6 +82,8 @@ pub struct Grade {
     pub master_seed: u64,
     /// The clock the runs ran on.
     pub time: TimeMode,
+    /// The parts graded.
+    pub parts: Vec<Part>,
     pub built: bool,
     /// The grade was interrupted: it is not a grade.
     pub incomplete: bool,
@@ -118,6 +117,7 @@ impl Grade {
             submission: name.to_string(),
             master_seed: s.seed,
             time: s.time,
+            parts: s.parts.clone(),
             built: false,
             incomplete: false,
             score: 0.0,
@@ -127,14 +127,14 @@ impl Grade {
             seconds: 0.0,
             notes,
             build_errors: Some(errors),
-            tests: POINTS
-                .iter()
-                .filter(|(_, _, extra)| s.extra || !extra)
-                .map(|&(test, points, extra)| TestGrade {
-                    test: test.into(),
-                    extra,
+            tests: part::tests_of(&s.parts, s.extra)
+                .map(|t| TestGrade {
+                    test: t.name.into(),
+                    go_name: t.go_name.into(),
+                    part: t.part,
+                    extra: t.extra,
                     score: 0.0,
-                    max_score: points,
+                    max_score: t.points,
                     runs: 0,
                     passed: 0,
                     first_failure: None,
@@ -178,6 +178,31 @@ impl Grade {
             .map(|t| t.score)
             .sum();
         self.extra_score = self.tests.iter().filter(|t| t.extra).map(|t| t.score).sum();
+    }
+
+    /// Each graded part's score and maximum, from its Go tests (the extra
+    /// tests are added up apart).
+    pub fn subtotals(&self) -> Vec<(Part, f64, f64)> {
+        self.parts
+            .iter()
+            .map(|&p| {
+                let go = || self.tests.iter().filter(|t| t.part == p && !t.extra);
+                (
+                    p,
+                    go().map(|t| t.score).sum(),
+                    go().map(|t| t.max_score).sum(),
+                )
+            })
+            .collect()
+    }
+
+    /// Whether every test of every graded part (and the extra set, if
+    /// graded) scored its points.
+    pub fn full_marks(&self) -> bool {
+        self.built
+            && !self.incomplete
+            && self.score >= self.max_score
+            && self.extra_score >= self.extra_max_score
     }
 }
 
@@ -265,10 +290,15 @@ fn workspace_of(scratch: &Path) -> PathBuf {
 }
 
 fn max_score(extra: bool, s: &Settings) -> f64 {
-    POINTS
-        .iter()
-        .filter(|(_, _, e)| if extra { *e } else { !e || s.extra_in_score })
-        .map(|(_, p, _)| p)
+    part::tests_of(&s.parts, true)
+        .filter(|t| {
+            if extra {
+                t.extra
+            } else {
+                !t.extra || s.extra_in_score
+            }
+        })
+        .map(|t| t.points)
         .sum()
 }
 
@@ -285,13 +315,13 @@ fn prepare(
     integrity::check(&ws, &s.target_dir)?;
     // SAFETY of the environment: the builds and the runs below read
     // CARGO_TARGET_DIR; set once per grading process, before any thread.
+    let mut targets: Vec<String> = s.parts.iter().map(|p| p.target().to_string()).collect();
+    if s.extra && s.parts.contains(&Part::A) {
+        targets.push(part::EXTRA_TARGET.into());
+    }
     let source = Source {
         package: "tests".into(),
-        targets: if s.extra {
-            vec!["raft_2a".into(), "raft_2a_extra".into()]
-        } else {
-            vec!["raft_2a".into()]
-        },
+        targets,
         extra: s.extra,
         bin: None,
         workspace: Some(ws),
@@ -300,7 +330,7 @@ fn prepare(
     let cases = discover::discover(&source).map_err(|e| first_errors(&e))?;
     let cases = cases
         .into_iter()
-        .filter(|c| POINTS.iter().any(|(t, _, _)| *t == c.name))
+        .filter(|c| part::tests_of(&s.parts, s.extra).any(|t| t.name == c.name))
         .collect();
     Ok((cases, source))
 }
@@ -321,10 +351,9 @@ fn first_errors(text: &str) -> String {
 }
 
 fn score_tests(runs: &Runs, s: &Settings) -> Vec<TestGrade> {
-    POINTS
-        .iter()
-        .filter(|(_, _, extra)| s.extra || !extra)
-        .map(|&(test, points, extra)| {
+    part::tests_of(&s.parts, s.extra)
+        .map(|t| {
+            let test = t.name;
             let scored: Vec<&RunResult> = runs
                 .scored
                 .iter()
@@ -335,9 +364,11 @@ fn score_tests(runs: &Runs, s: &Settings) -> Vec<TestGrade> {
             let all = !scored.is_empty() && passed == scored.len();
             let grade = TestGrade {
                 test: test.into(),
-                extra,
-                score: if all { points } else { 0.0 },
-                max_score: points,
+                go_name: t.go_name.into(),
+                part: t.part,
+                extra: t.extra,
+                score: if all { t.points } else { 0.0 },
+                max_score: t.points,
                 runs: scored.len(),
                 passed,
                 first_failure: first_failure.map(|i| i + 1),
@@ -402,9 +433,10 @@ pub fn table(grade: &Grade) -> String {
         );
     }
     out += &format!(
-        "master seed {0} (--seed {0} repeats this grade), {1}\n",
+        "master seed {0} (--seed {0} repeats this grade), {1}, part {2}\n",
         grade.master_seed,
-        grade.time.label()
+        grade.time.label(),
+        part::joined(&grade.parts)
     );
     if let Some(note) = no_reruns_note(grade.time) {
         out += &format!("note: {note}\n");
@@ -416,8 +448,8 @@ pub fn table(grade: &Grade) -> String {
         out += &format!("the submission does not build (score 0):\n{errors}\n");
     }
     out += &format!(
-        "{:<26} {:>7} {:>9}  {:<8} {}\n",
-        "test", "passed", "score", "re-runs", ""
+        "{:<4} {:<30} {:>7} {:>9}  {:<8} {}\n",
+        "part", "test", "passed", "score", "re-runs", ""
     );
     for t in &grade.tests {
         let reruns = match (t.suspect_reruns, t.scored_at_cap) {
@@ -426,8 +458,9 @@ pub fn table(grade: &Grade) -> String {
             (n, _) => format!("{n} (cap)"),
         };
         out += &format!(
-            "{:<26} {:>3}/{:<3} {:>4}/{:<4} {:<8} {}\n",
-            t.test,
+            "{:<4} {:<30} {:>3}/{:<3} {:>4}/{:<4} {:<8} {}\n",
+            t.part.label(),
+            t.go_name,
             t.passed,
             t.runs,
             t.score,
@@ -443,10 +476,18 @@ pub fn table(grade: &Grade) -> String {
             .skip(1)
             .take_while(|l| !l.starts_with("first failure"));
         for line in note {
-            out += &format!("{}: {line}\n", t.test);
+            out += &format!("{}: {line}\n", t.go_name);
         }
     }
     out += &format!("score: {}/{}", grade.score, grade.max_score);
+    if grade.parts.len() > 1 {
+        let parts: Vec<String> = grade
+            .subtotals()
+            .iter()
+            .map(|(p, score, max)| format!("{p} {score}/{max}"))
+            .collect();
+        out += &format!(" ({})", parts.join(", "));
+    }
     if grade.extra_max_score > 0.0 {
         out += &format!("   extra: {}/{}", grade.extra_score, grade.extra_max_score);
     }
@@ -531,10 +572,19 @@ pub fn gradescope(grade: &Grade) -> serde_json::Value {
     }
     for t in &grade.tests {
         tests.push(serde_json::json!({
-            "name": if t.extra { format!("{} (extra)", t.test) } else { t.test.clone() },
+            "name": if t.extra { format!("{} (extra)", t.go_name) } else { t.go_name.clone() },
             "score": t.score, "max_score": t.max_score, "output": t.output, "visibility": "visible",
+            "tags": [t.part], "extra_data": { "part": t.part, "test": t.test },
         }));
     }
+    let parts: serde_json::Map<String, serde_json::Value> = grade
+        .subtotals()
+        .into_iter()
+        .map(|(p, score, max)| {
+            let subtotal = serde_json::json!({ "score": score, "max_score": max });
+            (p.label().to_string(), subtotal)
+        })
+        .collect();
     let mut output = Vec::new();
     if let Some(signal) = grade.interrupted_by {
         output.push(format!(
@@ -543,10 +593,14 @@ pub fn gradescope(grade: &Grade) -> serde_json::Value {
         ));
     }
     output.push(format!(
-        "master seed {0} (labtest grade --seed {0} repeats this grade), {1}",
+        "master seed {0} (labtest grade --seed {0} repeats this grade), {1}, part {2}",
         grade.master_seed,
-        grade.time.label()
+        grade.time.label(),
+        part::joined(&grade.parts)
     ));
+    for (p, score, max) in grade.subtotals() {
+        output.push(format!("{p}: {score}/{max}"));
+    }
     output.extend(no_reruns_note(grade.time).map(str::to_string));
     output.extend(grade.notes.iter().cloned());
     serde_json::json!({
@@ -556,6 +610,8 @@ pub fn gradescope(grade: &Grade) -> serde_json::Value {
         "tests": tests,
         "master_seed": grade.master_seed,
         "time": grade.time,
+        "part": grade.parts,
+        "parts": parts,
         "incomplete": grade.incomplete,
     })
 }
@@ -589,6 +645,7 @@ mod tests {
             runs: 1,
             parallel: 1,
             timeout: Duration::from_secs(1),
+            parts: part::ALL.to_vec(),
             extra: false,
             extra_in_score: false,
             seed: 1,
@@ -619,6 +676,40 @@ mod tests {
         assert_eq!(json["time"], "real");
         assert!(!json["output"].as_str().unwrap().contains("re-run"));
         assert_eq!(in_progress(3, TimeMode::Virtual)["time"], "virtual");
+    }
+
+    #[test]
+    fn results_json_names_tests_as_go_does_and_adds_up_each_part() {
+        let s = Settings {
+            parts: vec![Part::B, Part::C],
+            ..settings(TimeMode::Virtual)
+        };
+        let mut g = Grade::zero("x", Vec::new(), String::new(), &s);
+        g.build_errors = None;
+        for t in g.tests.iter_mut().filter(|t| t.part == Part::B) {
+            t.score = t.max_score;
+        }
+        g.tests[8].score = 0.0;
+        g.total(&s);
+        let json = gradescope(&g);
+        let tests = json["tests"].as_array().unwrap();
+        assert_eq!(tests.len(), 18, "{json}");
+        assert_eq!(tests[0]["name"], "TestBasicAgree2B");
+        assert_eq!(tests[8]["name"], "TestBackup2B");
+        assert_eq!(tests[8]["score"], 0.0);
+        assert_eq!(tests[17]["name"], "TestUnreliableChurn2C");
+        assert_eq!(tests[17]["tags"][0], "2C");
+        assert_eq!(tests[17]["extra_data"]["test"], "unreliable_churn_2c");
+        assert_eq!(json["score"], 45.0);
+        assert_eq!(json["part"], serde_json::json!(["2B", "2C"]));
+        assert_eq!(
+            json["parts"],
+            serde_json::json!({"2B": {"score": 45.0, "max_score": 50.0},
+                               "2C": {"score": 0.0, "max_score": 40.0}})
+        );
+        assert!(json["output"].as_str().unwrap().contains("2B: 45/50"));
+        assert!(table(&g).contains("score: 45/90 (2B 45/50, 2C 0/40)"));
+        assert!(!table(&g).contains("2A"), "{}", table(&g));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The grading commands' command lines: `handout`, `grade`, `grade-batch`
 //! and `grade-catalog`, where their reports go, and their exit statuses.
 //!
-//! Every grade draws a fresh master seed (or takes `--seed`), prints it and
+//! `--part` picks the parts graded (default all); a part that does not
+//! exist is refused, listing the parts, before anything runs. Every grade
+//! draws a fresh master seed (or takes `--seed`), prints it and
 //! records it. A report file from an earlier grade never survives the
 //! start of a new one: it is replaced by one marked incomplete until the
 //! grade finishes. Exit status: 0 graded (whatever the score), 1 the
@@ -10,6 +12,7 @@
 
 use crate::batch::{self, Graded};
 use crate::grade::{self, Grade, Settings};
+use crate::part::{self, Part};
 use crate::partition::{self, Partition};
 use crate::retry::Policy;
 use crate::schedule::{self, run_seed};
@@ -32,9 +35,14 @@ pub struct RunArgs {
     #[arg(short = 'p', long = "parallel", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..))]
     parallel: u64,
-    /// Seconds before a run is killed and fails as a timeout.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seconds before a run is killed and fails as a timeout (2C's Figure 8
+    /// tests take 30-40 s of real time).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// The parts graded: 2a, 2b, 2c, 2d or all (repeat it, or give a comma
+    /// list). Default: all.
+    #[arg(long = "part", value_name = "PART", value_delimiter = ',', value_parser = parse_part)]
+    parts: Vec<PartValue>,
     /// Also run the extra (non-Go) 2A tests, reported apart from the score.
     #[arg(long)]
     extra: bool,
@@ -62,13 +70,45 @@ pub struct RunArgs {
     quiet: bool,
 }
 
+/// One `--part` value: one part, or all of them.
+#[derive(Clone)]
+struct PartValue(Vec<Part>);
+
+fn parse_part(value: &str) -> Result<PartValue, String> {
+    part::parse(value).map(PartValue)
+}
+
 impl RunArgs {
+    /// The parts to grade, in Go's order.
+    fn parts(&self) -> Vec<Part> {
+        let values: Vec<Vec<Part>> = self.parts.iter().map(|v| v.0.clone()).collect();
+        part::selected(&values)
+    }
+
+    /// Err when the arguments ask for something that cannot be graded: the
+    /// extra tests without part 2A.
+    fn check(&self) -> Result<(), String> {
+        if (self.extra || self.extra_in_score) && !self.parts().contains(&Part::A) {
+            return Err(format!(
+                "the extra tests belong to part 2A, which --part {} leaves out: add 2a",
+                part::joined(&self.parts())
+                    .to_ascii_lowercase()
+                    .replace('+', ",")
+            ));
+        }
+        Ok(())
+    }
+
+    /// The settings of a grade; `extra` asks for the extra tests, which
+    /// run only where part 2A is graded.
     fn settings(&self, root: &Path, extra: bool, seed: u64) -> Settings {
+        let parts = self.parts();
         Settings {
             runs: self.runs as usize,
             parallel: self.parallel as usize,
             timeout: Duration::from_secs(self.timeout),
-            extra: extra || self.extra || self.extra_in_score,
+            extra: (extra || self.extra || self.extra_in_score) && parts.contains(&Part::A),
+            parts,
             extra_in_score: self.extra_in_score,
             seed,
             reruns: Policy {
@@ -218,7 +258,7 @@ pub fn handout(args: HandoutArgs) -> ExitCode {
 }
 
 pub fn grade(args: GradeArgs) -> ExitCode {
-    let root = match repo_root() {
+    let root = match args.run.check().and_then(|()| repo_root()) {
         Ok(root) => root,
         Err(err) => return usage_error(err),
     };
@@ -246,8 +286,9 @@ pub fn grade(args: GradeArgs) -> ExitCode {
         return usage_error(err);
     }
     println!(
-        "grade: {}, master seed {seed} (--seed {seed} repeats this grade), {}; reports in {}",
+        "grade: {}, part {}, master seed {seed} (--seed {seed} repeats this grade), {}; reports in {}",
         args.submission.display(),
+        part::joined(&args.run.parts()),
         args.run.time.label(),
         dir.display()
     );
@@ -282,7 +323,7 @@ pub fn grade(args: GradeArgs) -> ExitCode {
 }
 
 pub fn grade_batch(args: BatchArgs) -> ExitCode {
-    let root = match repo_root() {
+    let root = match args.run.check().and_then(|()| repo_root()) {
         Ok(root) => root,
         Err(err) => return usage_error(err),
     };
@@ -468,7 +509,7 @@ pub fn merge(args: MergeArgs) -> ExitCode {
 }
 
 pub fn grade_catalog(args: CatalogArgs) -> ExitCode {
-    let root = match repo_root() {
+    let root = match args.run.check().and_then(|()| repo_root()) {
         Ok(root) => root,
         Err(err) => return usage_error(err),
     };
@@ -476,7 +517,10 @@ pub fn grade_catalog(args: CatalogArgs) -> ExitCode {
         return usage_error(err);
     }
     let seed = args.run.master_seed();
-    println!("grade-catalog: master seed {seed} (--seed {seed} repeats it)");
+    println!(
+        "grade-catalog: part {}, master seed {seed} (--seed {seed} repeats it)",
+        part::joined(&args.run.parts())
+    );
     schedule::catch_ctrl_c();
     let settings = args.run.settings(&root, true, seed);
     let result = match catalog::run(&root, &args.only, &settings) {

@@ -20,6 +20,7 @@ mod integrity;
 mod kept_run;
 mod log_diff;
 mod merge;
+mod part;
 mod partition;
 mod progress;
 mod replay;

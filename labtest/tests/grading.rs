@@ -9,7 +9,10 @@
 //! to the cap) instead of scored; two submissions of one name keep their
 //! own reports; an interrupted grade exits 130/143, leaves no child behind
 //! and no results.json that looks current; the catalog refuses an unknown
-//! bug before anything runs.
+//! bug before anything runs. By part: the reference gets full marks on 2B
+//! and 2C (in virtual time), a 2B catalog bug loses the test that catches
+//! it, results.json names tests as Go does and adds up each part, and a
+//! part that does not exist is refused before anything runs.
 
 // Drives OS processes; outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -71,8 +74,9 @@ fn path_after(out: &Output, prefix: &str) -> PathBuf {
 }
 
 /// A grading command's arguments: `command` on `what` (a submission or a
-/// folder of them), one run of each test, three at once, reports in `out`,
-/// then `extra`.
+/// folder of them), one run of each test, reports in `out`, then `extra`;
+/// one run at a time (a grading test must not crowd a 2-core machine that
+/// runs other jobs) and part 2A only unless `extra` says otherwise.
 fn grading_args<'a>(
     command: &'a str,
     what: &'a Path,
@@ -85,12 +89,15 @@ fn grading_args<'a>(
         "-k",
         "1",
         "-p",
-        "3",
+        "1",
         "--quiet",
         "--out",
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
+    if !extra.contains(&"--part") {
+        args.extend_from_slice(&["--part", "2a"]);
+    }
     args
 }
 
@@ -156,6 +163,16 @@ fn the_reference_gets_full_marks_and_a_valid_results_json() {
         &format!("master seed {seed} (--seed {seed} repeats this grade)"),
     );
     assert_eq!(json["incomplete"], false, "{json}");
+    assert_eq!(json["part"], serde_json::json!(["2A"]), "{json}");
+    let names: Vec<&str> = tests.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "TestInitialElection2A",
+            "TestReElection2A",
+            "TestManyElections2A"
+        ]
+    );
 }
 
 #[test]
@@ -230,7 +247,7 @@ fn a_hanging_submission_scores_zero_within_the_timeout() {
     assert_eq!(json["score"], 0.0, "{}", text(&out));
     assert_contains(&out, "test took longer than");
     // results.json says where the test was stuck.
-    let output = test_output(&json, "initial_election_2a");
+    let output = test_output(&json, "TestInitialElection2A");
     assert!(output.contains("while: check_one_leader"), "{output}");
     // The runs ended by the limit ("test took longer than", above); the
     // whole grade's wall time is no measure of that on a loaded machine
@@ -297,7 +314,7 @@ fn an_edited_harness_or_build_script_gains_nothing() {
     let seeds = run_seeds(&runs);
     assert!(SEED_97_RUNS.iter().all(|s| seeds.contains(s)), "{seeds:?}");
     // results.json names the step of the failure and how to replay it.
-    let output = test_output(&json, "initial_election_2a");
+    let output = test_output(&json, "TestInitialElection2A");
     assert!(output.contains("while: check_one_leader"), "{output}");
     assert!(
         output.contains("replay in your lab tree: LAB_SEED="),
@@ -400,9 +417,10 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
             "score",
             "max_score",
             "built",
-            "initial_election_2a",
-            "re_election_2a",
-            "many_elections_2a",
+            "2A",
+            "TestInitialElection2A",
+            "TestReElection2A",
+            "TestManyElections2A",
             "suspect_reruns",
             "scored_at_cap",
             "seconds"
@@ -414,7 +432,11 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
         ["alice", "bob", "bob-2", "carol", "dave", "erin"],
         "{csv}"
     );
-    assert_eq!(rows[1][3..9], ["15", "15", "true", "5", "5", "5"], "{csv}");
+    assert_eq!(
+        rows[1][3..10],
+        ["15", "15", "true", "15", "5", "5", "5"],
+        "{csv}"
+    );
     for row in &rows[2..] {
         assert_eq!(row[3..6], ["0", "15", "false"], "{csv}");
     }
@@ -442,7 +464,7 @@ fn a_batch_grades_every_submission_and_survives_broken_ones() {
 }
 
 #[test]
-fn make_passes_extra_seed_out_and_time_only_when_set() {
+fn make_passes_extra_seed_out_time_and_part_only_when_set() {
     let make = |args: &[&str]| {
         let out = Command::new("make")
             .arg("-n")
@@ -458,7 +480,7 @@ fn make_passes_extra_seed_out_and_time_only_when_set() {
         ("grade-all", "SUBMISSIONS=subs"),
     ] {
         let plain = make(&[target, what]);
-        for flag in ["--extra", "--seed", "--out", "--time"] {
+        for flag in ["--extra", "--seed", "--out", "--time", "--part"] {
             assert!(!plain.contains(flag), "{target}: {plain}");
         }
         let set = make(&[
@@ -468,17 +490,21 @@ fn make_passes_extra_seed_out_and_time_only_when_set() {
             "SEED=42",
             "OUT=reports",
             "TIME=virtual",
+            "PART=2b,2c",
         ]);
         assert!(
             set.contains("--extra")
                 && set.contains("--seed 42")
                 && set.contains("--out reports")
-                && set.contains("--time virtual"),
+                && set.contains("--time virtual")
+                && set.contains("--part 2b,2c"),
             "{target}: {set}"
         );
     }
     assert!(make(&["grade-catalog", "SEED=7"]).contains("--seed 7"));
     assert!(make(&["grade-catalog", "TIME=virtual"]).contains("--time virtual"));
+    assert!(make(&["grade-catalog", "PART=2c"]).contains("--part 2c"));
+    assert!(!make(&["grade-catalog"]).contains("--part"));
 }
 
 #[test]
@@ -565,7 +591,7 @@ fn failures_on_an_overloaded_grader_are_run_again_up_to_the_cap() {
     assert!(SEED_97_RUNS.iter().all(|s| seeds.contains(s)), "{seeds:?}");
     // The 3-peer tests passed on their re-runs: full marks, and the report
     // says their suspect runs were re-run and not scored.
-    for test in ["initial_election_2a", "re_election_2a"] {
+    for test in ["TestInitialElection2A", "TestReElection2A"] {
         let output = test_output(&json, test);
         assert!(output.starts_with("1 of 1 runs passed"), "{test}: {output}");
         assert!(
@@ -576,7 +602,7 @@ fn failures_on_an_overloaded_grader_are_run_again_up_to_the_cap() {
     }
     // The 7-peer test fails every time: three re-runs, then the cap, and
     // the last failure is scored, saying so.
-    let output = test_output(&json, "many_elections_2a");
+    let output = test_output(&json, "TestManyElections2A");
     assert!(
         output.contains("3 suspect runs re-run (not scored)"),
         "{output}"
@@ -723,4 +749,145 @@ fn sigterm_during_a_batch_kills_the_runs_and_writes_no_scores() {
     let json = read_json(&results);
     assert_eq!(json["incomplete"], true, "{json}");
     assert_no_survivors(&dir);
+}
+
+/// The tests of a results.json as (name, score, max_score).
+fn scores(json: &serde_json::Value) -> Vec<(String, f64, f64)> {
+    json["tests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tests in {json}"))
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["score"].as_f64().unwrap(),
+                t["max_score"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Grades `sub` on `parts` in virtual time, seed 2026, checking that the
+/// grade finished.
+fn grade_parts_in_virtual_time(sub: &Path, out: &Path, parts: &str) -> (Output, serde_json::Value) {
+    let (output, json) = grade(
+        sub,
+        out,
+        &["--part", parts, "--time", "virtual", "--seed", "2026"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(json["incomplete"], false, "{json}");
+    (output, json)
+}
+
+#[test]
+fn the_reference_gets_full_marks_on_2b_and_2c_in_virtual_time() {
+    let _serial = serial();
+    let dir = scratch("grading", "parts-reference");
+    let sub = submission(&dir, |lib| lib);
+    let (out, json) = grade_parts_in_virtual_time(&sub, &dir.join("out"), "2b,2c");
+    // Each of Go's 18 tests of 2B and 2C, under Go's name, worth 5 points.
+    let tests = scores(&json);
+    let names: Vec<&str> = tests.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(names.len(), 18, "{json}");
+    assert_eq!(names[0], "TestBasicAgree2B");
+    assert_eq!(names[9], "TestCount2B");
+    assert_eq!(names[10], "TestPersist12C");
+    assert_eq!(names[17], "TestUnreliableChurn2C");
+    for (name, score, max) in &tests {
+        assert_eq!((*score, *max), (5.0, 5.0), "{name}: {}\n{json}", text(&out));
+    }
+    assert_eq!(json["score"], 90.0, "{}\n{json}", text(&out));
+    assert_eq!(json["part"], serde_json::json!(["2B", "2C"]), "{json}");
+    assert_eq!(
+        json["parts"],
+        serde_json::json!({"2B": {"score": 50.0, "max_score": 50.0},
+                           "2C": {"score": 40.0, "max_score": 40.0}}),
+        "{json}"
+    );
+    assert_contains(&out, "score: 90/90 (2B 50/50, 2C 40/40)");
+}
+
+/// The reference with the catalog bug `name` applied.
+fn catalog_bug(dir: &Path, name: &str) -> PathBuf {
+    let sub = submission(dir, |lib| lib);
+    let patch = repo().join(format!("grading/bugs/{name}.patch"));
+    let status = Command::new("patch")
+        .args(["-p1", "-s", "-N", "-i"])
+        .arg(&patch)
+        .current_dir(&sub)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{} does not apply", patch.display());
+    sub
+}
+
+#[test]
+fn a_2b_catalog_bug_loses_the_points_of_the_tests_that_catch_it() {
+    let _serial = serial();
+    let dir = scratch("grading", "parts-bug");
+    // Applies only the newest committed entry: Go's TestFailAgree2B and
+    // TestConcurrentStarts2B caught it in every run of the catalog (virtual
+    // time, seed 2026), TestBasicAgree2B in none.
+    let sub = catalog_bug(&dir, "applies-only-latest");
+    let (out, json) = grade_parts_in_virtual_time(&sub, &dir.join("out"), "2b");
+    let tests = scores(&json);
+    assert_eq!(tests.len(), 10, "{json}");
+    let lost: Vec<&str> = tests
+        .iter()
+        .filter(|(_, score, _)| *score == 0.0)
+        .map(|(name, _, _)| name.as_str())
+        .collect();
+    for caught in ["TestFailAgree2B", "TestConcurrentStarts2B"] {
+        assert!(
+            lost.contains(&caught),
+            "{caught} missed it: {}\n{json}",
+            text(&out)
+        );
+        let output = test_output(&json, caught);
+        assert!(output.starts_with("0 of 1 runs passed"), "{output}");
+        assert!(output.contains("first failure (failed, seed "), "{output}");
+        assert!(output.contains("apply error"), "{output}");
+        assert!(output.contains("replay in your lab tree: "), "{output}");
+    }
+    assert!(!lost.contains(&"TestBasicAgree2B"), "{json}");
+    // Each lost test costs its 5 points, and only those.
+    let score = 50.0 - 5.0 * lost.len() as f64;
+    assert_eq!(json["score"], score, "{json}");
+    assert_eq!(
+        json["parts"],
+        serde_json::json!({"2B": {"score": score, "max_score": 50.0}}),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_part_that_does_not_exist_is_refused_before_anything_runs() {
+    let dir = scratch("grading", "bad-part");
+    let sub = submission(&dir, |lib| lib);
+    for command in ["grade", "grade-batch"] {
+        let out = labtest(&grading_args(
+            command,
+            &sub,
+            &dir.join("out"),
+            &["--part", "2b,2e"],
+        ));
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert_contains(&out, "no part \"2e\"; the parts are 2a, 2b, 2c, 2d, or all");
+        assert!(!text(&out).contains("master seed"), "{}", text(&out));
+    }
+    let out = labtest(&["grade-catalog", "--part", "2e"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_contains(&out, "the parts are 2a, 2b, 2c, 2d, or all");
+    assert!(!text(&out).contains("grading reference"), "{}", text(&out));
+    // The extra tests are 2A's: asking for them without 2A is refused too.
+    let out = labtest(&grading_args(
+        "grade",
+        &sub,
+        &dir.join("out"),
+        &["--part", "2c", "--extra"],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_contains(&out, "the extra tests belong to part 2A");
+    assert!(!dir.join("out").exists(), "a refused grade wrote reports");
 }

@@ -34,8 +34,9 @@ fn class(dir: &Path) -> PathBuf {
     subs
 }
 
-/// `grade-batch` of `subs` into `out` with master seed 5, in virtual time
-/// (the same seed gives the same runs), one run of each test, then `extra`.
+/// `grade-batch` of part 2A of `subs` into `out` with master seed 5, in
+/// virtual time (the same seed gives the same runs), one run of each test,
+/// then `extra`.
 fn batch(subs: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "grade-batch",
@@ -45,6 +46,8 @@ fn batch(subs: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
         "-p",
         "2",
         "--quiet",
+        "--part",
+        "2a",
         "--time",
         "virtual",
         "--seed",
