@@ -116,7 +116,7 @@ fn three_shares_merged_grade_the_class_as_one_machine_does() {
     assert_eq!(whole_rows.len(), 5);
     assert!(whole_rows[1].starts_with("alice,"), "{whole_rows:?}");
     assert!(
-        whole_rows[1].contains(",15,15,true,5,5,5"),
+        whole_rows[1].contains(",15,15,true,15,5,5,5"),
         "{whole_rows:?}"
     );
     for folder in ["alice", "bob", "bob-2", "carol"] {
