@@ -10,6 +10,8 @@ EXTRA ?=
 PART ?=
 SUBMISSION ?=
 SUBMISSIONS ?=
+PARTITION ?=
+SHARES ?=
 LOG ?=
 ARGS ?=
 TIME ?=
@@ -24,7 +26,7 @@ PART_FLAG = $(if $(PART),--part $(PART))
 GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG) $(PART_FLAG)
 
 .PHONY: test-2a test-2b test-2c test-2d test-2 test-2a-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc bench-virtual \
-	stress-2a handout grade grade-all grade-catalog log timeline replay
+	stress-2a handout grade grade-all grade-catalog merge log timeline replay
 
 ## The three 2A tests, release build, in Go's order, one at a time
 ## (TIME=virtual: in virtual time, a fraction of a second).
@@ -125,10 +127,16 @@ grade:
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/raft"; exit 2; }
 	$(LABTEST) grade $(SUBMISSION) -k $(K) -p $(P) $(GRADE_FLAGS) $(if $(OUT),--out $(OUT))
 
-## Grade every submission in a folder: results.json each, scores.csv, summary.
+## Grade every submission in a folder: results.json each, scores.csv, summary
+## (PARTITION=I/N with SEED=S: only share I of N; `make merge` joins the shares).
 grade-all:
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-all SUBMISSIONS=dir"; exit 2; }
-	$(LABTEST) grade-batch $(SUBMISSIONS) -k $(K) -p $(P) $(GRADE_FLAGS) $(if $(OUT),--out $(OUT))
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-all SUBMISSIONS=dir [PARTITION=I/N SEED=S]"; exit 2; }
+	$(LABTEST) grade-batch $(SUBMISSIONS) -k $(K) -p $(P) $(GRADE_FLAGS) $(if $(PARTITION),--partition $(PARTITION)) $(if $(OUT),--out $(OUT))
+
+## Join the shares of a partitioned class: make merge SHARES="share-1 share-2 share-3" OUT=class.
+merge:
+	@test -n "$(SHARES)" -a -n "$(OUT)" || { echo "usage: make merge SHARES=\"dir1 dir2 ...\" OUT=dir"; exit 2; }
+	$(LABTEST) merge --out $(OUT) $(SHARES)
 
 ## Grade the reference and every bug in grading/bugs: which tests catch which bug.
 grade-catalog:
