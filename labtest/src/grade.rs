@@ -448,7 +448,7 @@ pub fn table(grade: &Grade) -> String {
         out += &format!("the submission does not build (score 0):\n{errors}\n");
     }
     out += &format!(
-        "{:<4} {:<30} {:>7} {:>9}  {:<8} {}\n",
+        "{:<4} {:<32} {:>7} {:>9}  {:<8} {}\n",
         "part", "test", "passed", "score", "re-runs", ""
     );
     for t in &grade.tests {
@@ -458,7 +458,7 @@ pub fn table(grade: &Grade) -> String {
             (n, _) => format!("{n} (cap)"),
         };
         out += &format!(
-            "{:<4} {:<30} {:>3}/{:<3} {:>4}/{:<4} {:<8} {}\n",
+            "{:<4} {:<32} {:>3}/{:<3} {:>4}/{:<4} {:<8} {}\n",
             t.part.label(),
             t.go_name,
             t.passed,
