@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{assert_contains, initial_election_in, labtest, repo, scratch, text};
+use common::{assert_contains, initial_election_in, labtest, repo, scratch, submission, text};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -47,20 +47,6 @@ fn labtest_command(args: &[&str]) -> Command {
 /// The JSON file at `path`.
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A copy of the reference raft crate, changed by `edit` (on lib.rs).
-fn submission(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
-    let raft = dir.join("raft");
-    fs::create_dir_all(raft.join("src")).unwrap();
-    for entry in fs::read_dir(repo().join("raft/src")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), raft.join("src").join(entry.file_name())).unwrap();
-    }
-    fs::copy(repo().join("raft/Cargo.toml"), raft.join("Cargo.toml")).unwrap();
-    let lib = raft.join("src/lib.rs");
-    fs::write(&lib, edit(fs::read_to_string(&lib).unwrap())).unwrap();
-    raft
 }
 
 /// The path after `prefix` on the line of `out` that starts with it.

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{assert_contains, labtest, repo, scratch, text};
+use common::{assert_contains, labtest, scratch, submission, text};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,13 +19,8 @@ use std::path::{Path, PathBuf};
 /// pays for two builds of the Raft in all.
 fn class(dir: &Path) -> PathBuf {
     let subs = dir.join("subs");
-    let alice = subs.join("alice");
-    fs::create_dir_all(alice.join("src")).unwrap();
-    for entry in fs::read_dir(repo().join("raft/src")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), alice.join("src").join(entry.file_name())).unwrap();
-    }
-    fs::copy(repo().join("raft/Cargo.toml"), alice.join("Cargo.toml")).unwrap();
+    fs::create_dir_all(&subs).unwrap();
+    fs::rename(submission(&dir.join("a"), |lib| lib), subs.join("alice")).unwrap();
     let bob = subs.join("bob");
     fs::create_dir_all(bob.join("src")).unwrap();
     fs::write(bob.join("src/lib.rs"), "this is not rust\n").unwrap();

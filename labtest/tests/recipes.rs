@@ -216,17 +216,23 @@ fn the_readme_recipe_runs_verbatim() {
     }
 }
 
-#[test]
-fn the_handout_readme_recipe_runs_verbatim() {
-    let _turn = one_at_a_time();
-    let root = repo().canonicalize().unwrap();
-    let tree = scratch("recipes", "handout").join("lab");
+/// A fresh `labtest handout` tree in a scratch folder named `name`.
+fn fresh_handout(name: &str) -> PathBuf {
+    let tree = scratch("recipes", name).join("lab");
     let out = Command::new(env!("CARGO_BIN_EXE_labtest"))
         .args(["handout", "--out"])
         .arg(&tree)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", common::text(&out));
+    tree
+}
+
+#[test]
+fn the_handout_readme_recipe_runs_verbatim() {
+    let _turn = one_at_a_time();
+    let root = repo().canonicalize().unwrap();
+    let tree = fresh_handout("handout");
     // A student who finished the lab: the reference Raft in raft/src.
     for entry in fs::read_dir(root.join("raft/src")).unwrap() {
         let path = entry.unwrap().path();
@@ -261,13 +267,7 @@ fn make_lines(readme: &str) -> Vec<String> {
 
 #[test]
 fn every_part_readme_of_the_handout_names_make_targets_that_exist() {
-    let tree = scratch("recipes", "parts").join("lab");
-    let out = Command::new(env!("CARGO_BIN_EXE_labtest"))
-        .args(["handout", "--out"])
-        .arg(&tree)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::text(&out));
+    let tree = fresh_handout("parts");
     for part in ["2A", "2B", "2C", "2D"] {
         let readme = fs::read_to_string(tree.join(format!("README-{part}.md")))
             .unwrap_or_else(|e| panic!("the handout has no README-{part}.md: {e}"));

@@ -110,3 +110,17 @@ pub fn skeleton_with_attack(dest: &std::path::Path, attack: &str) -> PathBuf {
     std::fs::write(dest.join("src/attack.rs"), attack).unwrap();
     dest.to_path_buf()
 }
+
+/// A copy of the reference raft crate, changed by `edit` (on lib.rs).
+pub fn submission(dir: &std::path::Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let raft = dir.join("raft");
+    std::fs::create_dir_all(raft.join("src")).unwrap();
+    for entry in std::fs::read_dir(repo().join("raft/src")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), raft.join("src").join(entry.file_name())).unwrap();
+    }
+    std::fs::copy(repo().join("raft/Cargo.toml"), raft.join("Cargo.toml")).unwrap();
+    let lib = raft.join("src/lib.rs");
+    std::fs::write(&lib, edit(std::fs::read_to_string(&lib).unwrap())).unwrap();
+    raft
+}
