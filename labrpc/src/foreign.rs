@@ -7,7 +7,9 @@
 //! course's clippy ban stops such code at build time; this module catches
 //! it at run time too, the first time such a thread calls the layer
 //! (a sleep, a lock, a channel, a clock read) while a run is in progress.
-//! The test runner fails the test with [`take`]'s report.
+//! The lab's test runner, which runs one test at a time and so knows every
+//! thread of the process is a test's ([`watch_every_thread`]), fails the
+//! test with [`take`]'s report.
 //!
 //! A thread is known to the layer when it entered a run, is the process's
 //! main thread, or was started by `labrpc::thread::spawn` from a known
@@ -18,7 +20,11 @@
 
 use std::cell::Cell;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Set by a process whose every thread belongs to its tests (the lab's
+/// test runner): only there is an unknown thread a test's own.
+static WATCHING: AtomicBool = AtomicBool::new(false);
 
 /// Virtual-time runs in progress in this process.
 static RUNS_LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -29,6 +35,15 @@ static FIRST_USE: Mutex<Option<String>> = Mutex::new(None);
 thread_local! {
     /// Set on threads the layer started or that entered a run.
     static KNOWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Watches every thread of the process from now on: called by the lab's
+/// test runner, which runs one test at a time, so that a thread unknown
+/// to the layer can only be the test's. Without it (libtest, whose other
+/// test threads use the layer in real time beside a run) nothing is
+/// recorded.
+pub fn watch_every_thread() {
+    WATCHING.store(true, Ordering::Relaxed);
 }
 
 /// A run begins on the calling thread, which is known from now on.
@@ -55,7 +70,10 @@ pub(crate) fn set_known(known: bool) {
 /// The calling thread, which is in no run, uses the layer: recorded if a
 /// run is in progress and the layer did not start the thread.
 pub(crate) fn note_use_outside_run() {
-    if RUNS_LIVE.load(Ordering::Relaxed) == 0 || calling_thread_is_known() {
+    if !WATCHING.load(Ordering::Relaxed)
+        || RUNS_LIVE.load(Ordering::Relaxed) == 0
+        || calling_thread_is_known()
+    {
         return;
     }
     let mut first = FIRST_USE.lock().unwrap_or_else(|p| p.into_inner());

@@ -235,6 +235,9 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
         );
     }
     install_panic_hook();
+    // Tests run one at a time here: a thread the layer did not start can
+    // only be the test's (see labrpc::foreign).
+    labrpc::foreign::watch_every_thread();
     let seed = labrpc::rand::seed();
     match clock() {
         Clock::Real => println!("seed: {seed} (LAB_SEED={seed} replays each thread's draws)"),
