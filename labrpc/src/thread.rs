@@ -279,7 +279,8 @@ where
     let thread_name = name.clone();
     let (done, result) = crate::chan::bounded(1);
     let child = crate::sched::register_child(&name);
-    let known = crate::sched::active() || crate::foreign::calling_thread_is_known();
+    // A child of a run is known; a real-time thread if its spawner was.
+    let known = child.is_some() || crate::foreign::calling_thread_is_known();
     crate::workers::execute(Box::new(move || {
         match child {
             Some(child) => child.start(),
