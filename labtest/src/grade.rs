@@ -311,7 +311,7 @@ fn prepare(
 ) -> Result<(Vec<TestCase>, Source), String> {
     let root = workspace::repo_root()?;
     let ws = scratch.join("workspace");
-    workspace::assemble(&root, &ws, raft_src, &[])?;
+    workspace::assemble(&root, &ws, raft_src, &[], &s.target_dir)?;
     integrity::check(&ws, &s.target_dir)?;
     // SAFETY of the environment: the builds and the runs below read
     // CARGO_TARGET_DIR; set once per grading process, before any thread.

@@ -12,6 +12,7 @@
 
 mod batch;
 mod catalog;
+mod content_version;
 mod discover;
 mod grade;
 mod grade_cli;

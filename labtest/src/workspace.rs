@@ -12,6 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::content_version;
+
 /// The pristine crates a graded workspace is built from.
 const HARNESS_CRATES: [&str; 3] = ["labcodec", "labrpc", "tests"];
 
@@ -88,13 +90,15 @@ fn manifest_with_members(root: &Path, members: &[&str]) -> Result<String, String
 }
 
 /// Builds a workspace in `dest` with the pristine harness and the raft
-/// crate's sources from `raft_src` (a `src` folder). Returns notes on what
+/// crate's sources from `raft_src` (a `src` folder), to be built in
+/// `target_dir` (shared by every scratch workspace). Returns notes on what
 /// was left out of the submission.
 pub fn assemble(
     root: &Path,
     dest: &Path,
     raft_src: &Path,
     extra_members: &[&str],
+    target_dir: &Path,
 ) -> Result<Vec<String>, String> {
     let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
     if dest.exists() {
@@ -121,14 +125,12 @@ pub fn assemble(
     }
     let raft = dest.join("raft");
     copy_tree(raft_src, &raft.join("src")).map_err(|e| io("cannot copy the raft sources", e))?;
+    install_course_files(root, &raft)?;
     let manifest = fs::read_to_string(root.join("grading/handout/raft/Cargo.toml"))
         .map_err(|e| io("cannot read the handout's raft/Cargo.toml", e))?;
-    fs::write(
-        raft.join("Cargo.toml"),
-        with_unique_version(&manifest, dest),
-    )
-    .map_err(|e| io("cannot write raft/Cargo.toml", e))?;
-    install_course_files(root, &raft)?;
+    let tag = content_version::tag_for(&raft, target_dir)?;
+    fs::write(raft.join("Cargo.toml"), with_version_tag(&manifest, &tag))
+        .map_err(|e| io("cannot write raft/Cargo.toml", e))?;
     Ok(Vec::new())
 }
 
@@ -146,24 +148,14 @@ pub fn install_course_files(root: &Path, raft: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The raft manifest with a version unique to the workspace at `dest`.
-///
-/// Scratch workspaces share one cargo target dir (the dependencies build
-/// once), and cargo names a workspace crate's artifacts by name and
-/// version, not by path: two submissions built at once would overwrite each
-/// other's test binaries, and one could be graded with the other's code. A
-/// version of its own gives each submission's `raft` (and so its `tests`
-/// binaries) artifacts of its own; the pristine crates stay shared.
-fn with_unique_version(manifest: &str, dest: &Path) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    dest.hash(&mut hasher);
-    let tag = format!("-g{:016x}", hasher.finish());
+/// The raft manifest with `tag` added to its version (see
+/// `content_version`: one version per distinct content of the crate).
+fn with_version_tag(manifest: &str, tag: &str) -> String {
     manifest
         .lines()
         .map(|line| match line.strip_prefix("version = \"") {
             Some(rest) if !rest.contains('-') => {
-                format!("version = \"{}{tag}\"", rest.trim_end_matches('"'))
+                format!("version = \"{}-{tag}\"", rest.trim_end_matches('"'))
             }
             _ => line.to_string(),
         })
@@ -284,15 +276,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_workspace_gets_its_own_raft_version() {
+    fn the_version_tag_goes_after_the_version() {
         let manifest =
             "[package]\nname = \"raft\"\nversion = \"0.1.0\"\nedition.workspace = true\n";
-        let a = with_unique_version(manifest, Path::new("/x/a"));
-        let b = with_unique_version(manifest, Path::new("/x/b"));
-        assert_ne!(a, b);
-        assert!(a.contains("version = \"0.1.0-g"), "{a}");
+        let a = with_version_tag(manifest, "g00ff");
+        assert!(a.contains("version = \"0.1.0-g00ff\""), "{a}");
         assert!(a.contains("name = \"raft\"") && a.contains("edition.workspace = true"));
-        assert_eq!(a, with_unique_version(manifest, Path::new("/x/a")));
     }
 
     #[test]
