@@ -514,7 +514,7 @@ pub fn failures(grade: &Grade, s: &Settings) -> String {
     let in_workspace = format!(
         "    replay: cd {} && CARGO_TARGET_DIR={} ",
         shell_quote(&ws.display().to_string()),
-        shell_quote(&s.target_dir.display().to_string())
+        shell_quote(&replay_target_dir(s).display().to_string())
     );
     let listing = |runs: &[RunResult]| {
         let text = report::failures(runs, s.reruns.suspect_oversleep_ms, None, "tests");
@@ -544,6 +544,16 @@ pub fn failures(grade: &Grade, s: &Settings) -> String {
         );
     }
     out
+}
+
+/// The cargo target dir of the replay lines: beside the grader's, never
+/// it. cargo trusts a crate's artifacts while no source is newer, and the
+/// grader reuses a submission's build (`content_version`), so staff who
+/// edit a kept scratch workspace to debug it and rebuild in the grader's
+/// target dir would have later grades of the same sources run the edited
+/// code.
+fn replay_target_dir(s: &Settings) -> PathBuf {
+    s.target_dir.with_file_name("replay-target")
 }
 
 /// `text` quoted for a POSIX shell.

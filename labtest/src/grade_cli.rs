@@ -257,6 +257,54 @@ pub fn handout(args: HandoutArgs) -> ExitCode {
     }
 }
 
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The lab workspace whose raft crate to check (default: the one
+    /// around the current folder).
+    #[arg(long)]
+    workspace: Option<PathBuf>,
+}
+
+/// `labtest check`: the grader's build-integrity check of the student's
+/// own `raft` crate, in place, so that a student meets the ban before the
+/// grader does.
+pub fn check(args: CheckArgs) -> ExitCode {
+    let ws = match args.workspace.map_or_else(lab_workspace, Ok) {
+        Ok(ws) => ws,
+        Err(err) => return usage_error(err),
+    };
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ws.join("target"), PathBuf::from);
+    match crate::integrity::check(&ws, &target_dir) {
+        Ok(()) => {
+            println!(
+                "build integrity: ok ({} uses nothing the course forbids)",
+                ws.join("raft").display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(report) if crate::integrity::entry_name(&report) == "build integrity" => {
+            eprint!("{report}");
+            ExitCode::FAILURE
+        }
+        Err(err) => usage_error(err),
+    }
+}
+
+/// The lab workspace (a Cargo.toml beside a `raft` crate) around the
+/// current folder.
+fn lab_workspace() -> Result<PathBuf, String> {
+    let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
+    loop {
+        if dir.join("Cargo.toml").is_file() && dir.join("raft/src").is_dir() {
+            return Ok(dir);
+        }
+        if !dir.pop() {
+            return Err("run labtest check inside the lab's workspace (no Cargo.toml beside raft/src above here)".into());
+        }
+    }
+}
+
 pub fn grade(args: GradeArgs) -> ExitCode {
     let root = match args.run.check().and_then(|()| repo_root()) {
         Ok(root) => root,

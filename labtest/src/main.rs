@@ -72,6 +72,12 @@ enum Command {
     Timeline(views::TimelineArgs),
     /// Write the student handout: the harness and a raft skeleton.
     Handout(grade_cli::HandoutArgs),
+    /// Check the raft crate of this workspace as the grader does before
+    /// it builds a submission: the course's ban (clippy) and the scanner.
+    ///
+    /// Exit status: 0 nothing forbidden; 1 a forbidden use (each named
+    /// with its file and line); 2 the check could not run.
+    Check(grade_cli::CheckArgs),
     /// Grade one submission (a raft crate folder or archive) against the
     /// pristine harness.
     Grade(grade_cli::GradeArgs),
@@ -192,6 +198,7 @@ fn main() -> ExitCode {
         Command::Log(args) => views::log(args),
         Command::Timeline(args) => views::timeline(args),
         Command::Handout(args) => grade_cli::handout(args),
+        Command::Check(args) => grade_cli::check(args),
         Command::Grade(args) => grade_cli::grade(args),
         Command::GradeBatch(args) => grade_cli::grade_batch(args),
         Command::Merge(args) => grade_cli::merge(args),

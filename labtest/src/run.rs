@@ -282,28 +282,10 @@ impl UserEnv {
     }
 }
 
-/// `text` as a positive number of seconds (`120`, `2.5`); None for
-/// anything else (`0`, `-1`, `2s`, `inf`).
-pub fn positive_seconds(text: &str) -> Option<Duration> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|secs| *secs > 0.0)
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-}
-
-/// `LAB_TEST_LIMIT` as the harness takes it: a positive number of seconds.
-/// Unset or empty is no limit of the user's.
-pub fn parse_test_limit(value: Option<&str>) -> Result<Option<Duration>, String> {
-    let Some(text) = value.filter(|t| !t.trim().is_empty()) else {
-        return Ok(None);
-    };
-    positive_seconds(text).map(Some).ok_or_else(|| {
-        format!(
-            "LAB_TEST_LIMIT must be a positive number of seconds (like 120 or 2.5), not {text:?}"
-        )
-    })
-}
+// The harness's own parser of `LAB_TEST_LIMIT`, so the two agree.
+#[path = "../../tests/src/limit.rs"]
+mod limit;
+pub use limit::{parse_test_limit, positive_seconds};
 
 /// The harness's own limit for a run killed at `timeout`: 5 s under it (at
 /// least 1 s) so that the harness's message comes first, or the user's
@@ -748,20 +730,6 @@ mod tests {
         assert_eq!(read(virtual_pass, TimeMode::Virtual), Ok(TimeMode::Virtual));
         assert!(read(virtual_pass, TimeMode::Real).is_err());
         let _ = fs::remove_file(&path);
-    }
-
-    #[test]
-    fn the_test_limit_is_a_positive_number_of_seconds() {
-        assert_eq!(parse_test_limit(None), Ok(None));
-        assert_eq!(parse_test_limit(Some(" ")), Ok(None));
-        assert_eq!(
-            parse_test_limit(Some("2.5")),
-            Ok(Some(Duration::from_millis(2500)))
-        );
-        for bad in ["abc", "0", "-1", "2s", "inf", "NaN", "1e300"] {
-            let err = parse_test_limit(Some(bad)).unwrap_err();
-            assert!(err.contains("positive number of seconds"), "{bad}: {err}");
-        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The grading commands end to end: the handout builds and fails (not
-//! hangs), the reference gets full marks with a valid results.json, a
+//! hangs) and its `labtest check` finds what the grader would refuse, the reference gets full marks with a valid results.json, a
 //! submission that does not build scores zero with the compiler's errors,
 //! a hanging one scores zero within the timeout and names the step it hung
 //! in, and one that ships an edited harness or a build script gains
@@ -314,6 +314,10 @@ fn an_edited_harness_or_build_script_gains_nothing() {
         .find_map(|l| l.trim_start().strip_prefix("replay: "))
         .unwrap_or_else(|| panic!("no replay line in:\n{all}"));
     assert!(replay.starts_with("cd "), "{replay}");
+    assert!(
+        replay.contains("replay-target") && !replay.contains("grade-target"),
+        "a replay must never build in the grader's target dir: {replay}"
+    );
     let seed = replay
         .split("LAB_SEED=")
         .nth(1)
@@ -358,6 +362,38 @@ fn the_handout_builds_and_its_tests_fail_without_hanging() {
         "{:?}",
         t0.elapsed()
     );
+
+    // `labtest check` (the last step of the handout's `make check`) passes
+    // the skeleton, and names a forbidden use by file and line, as the
+    // grader's build-integrity check does.
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_labtest"))
+            .args(["check", "--workspace", tree.to_str().unwrap()])
+            .env(
+                "CARGO_TARGET_DIR",
+                repo().join("target/labtest/grade-target"),
+            )
+            .output()
+            .unwrap()
+    };
+    let clean = check();
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+    assert_contains(&clean, "build integrity: ok");
+    let lib = tree.join("raft/src/lib.rs");
+    let mut source = fs::read_to_string(&lib).unwrap();
+    source += "\npub fn peek() -> usize {\n    std::fs::read(\"/etc/hostname\").map_or(0, |b| b.len())\n}\n";
+    let line = 1 + source
+        .lines()
+        .position(|l| l.contains("std::fs::read("))
+        .unwrap();
+    fs::write(&lib, source).unwrap();
+    let caught = check();
+    assert_eq!(caught.status.code(), Some(1), "{}", text(&caught));
+    assert_contains(
+        &caught,
+        "build integrity: the submission uses what the course forbids",
+    );
+    assert_contains(&caught, &format!("src/lib.rs:{line}:"));
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! the process: it must never hang.
 
 use crate::failure::{Failure, failure_step, step};
+use crate::limit::parse_test_limit;
 use crate::monitor::{self, Figures};
 use crate::report::{self, ResultRecord, Stats};
 use labrpc::chan::{self, RecvTimeoutError};
@@ -89,23 +90,10 @@ pub fn clock() -> Clock {
 /// value never gets this far: [`main`] rejects it before any test runs.
 pub fn test_limit() -> Duration {
     let value = std::env::var("LAB_TEST_LIMIT").ok();
-    parse_test_limit(value.as_deref()).unwrap_or(crate::config::TEST_LIMIT)
-}
-
-/// `LAB_TEST_LIMIT`'s value: a positive number of seconds (decimals
-/// allowed); unset means the default. Err says what is wrong.
-pub fn parse_test_limit(value: Option<&str>) -> Result<Duration, String> {
-    let Some(value) = value else {
-        return Ok(crate::config::TEST_LIMIT);
-    };
-    match value.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
-            Ok(Duration::from_secs_f64(secs))
-        }
-        _ => Err(format!(
-            "LAB_TEST_LIMIT={value:?}: must be a positive number of seconds, such as 120 or 2.5"
-        )),
-    }
+    parse_test_limit(value.as_deref())
+        .ok()
+        .flatten()
+        .unwrap_or(crate::config::TEST_LIMIT)
 }
 
 /// Go's message for a test past its limit, with the limit in force.
@@ -604,47 +592,5 @@ mod tests {
                 .unwrap()
                 .list
         );
-    }
-
-    #[test]
-    fn test_limit_is_a_positive_number_of_seconds() {
-        assert_eq!(parse_test_limit(None), Ok(crate::config::TEST_LIMIT));
-        assert_eq!(parse_test_limit(Some("15")), Ok(Duration::from_secs(15)));
-        assert_eq!(
-            parse_test_limit(Some(" 2.5 ")),
-            Ok(Duration::from_millis(2500))
-        );
-        for bad in ["abc", "0", "-1", "2s", "", "inf", "NaN", "1e300"] {
-            let err = parse_test_limit(Some(bad)).unwrap_err();
-            assert!(
-                err.contains("LAB_TEST_LIMIT") && err.contains("positive number of seconds"),
-                "{bad}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn selects_by_substring_or_exact_name() {
-        fn nothing() {}
-        let tests = [
-            LabTest {
-                name: "initial_election_2a",
-                body: nothing,
-            },
-            LabTest {
-                name: "re_election_2a",
-                body: nothing,
-            },
-        ];
-        let names = |o: &Options| select(&tests, o).iter().map(|t| t.name).collect::<Vec<_>>();
-        let mut o = Options {
-            filters: vec!["election".into()],
-            ..Options::default()
-        };
-        assert_eq!(names(&o).len(), 2);
-        o.exact = true;
-        assert!(names(&o).is_empty());
-        o.filters = vec!["re_election_2a".into()];
-        assert_eq!(names(&o), vec!["re_election_2a"]);
     }
 }
