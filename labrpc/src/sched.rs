@@ -135,6 +135,12 @@ struct State {
     frozen: bool,
     /// Which thread holds each lock, by the lock's key.
     holders: HashMap<usize, Tid>,
+    /// The threads blocked on each key: an index of `Thread::blocked`, so
+    /// that a notification touches only its waiters, not every thread.
+    waiters: HashMap<usize, Vec<Tid>>,
+    /// The threads not blocked, in id order: the other index of
+    /// `Thread::blocked`, so that a pick does not walk every thread.
+    runnable: Vec<Tid>,
 }
 
 /// One virtual-time run: its clock, its threads and its baton.
@@ -267,9 +273,11 @@ pub fn enter(label: &str, seed: u64, policy: Policy) -> RunGuard {
         deadlock: None,
         frozen: false,
         holders: HashMap::new(),
+        waiters: HashMap::new(),
+        runnable: Vec::new(),
     };
     let priority = state.draw_priority();
-    state.threads.insert(
+    state.add_thread(
         0,
         Thread {
             name: "main".to_string(),
@@ -312,7 +320,7 @@ impl Drop for RunGuard {
     fn drop(&mut self) {
         let mut st = lock(&self.run.state);
         st.frozen = true;
-        st.threads.remove(&0);
+        st.remove_thread(0);
         st.running = None;
         drop(st);
         CURRENT.with(|c| *c.borrow_mut() = None);
@@ -356,16 +364,18 @@ impl State {
 
     /// The next thread to run among the runnable ones, if any.
     fn pick(&mut self) -> Option<Tid> {
-        let runnable = self.threads.iter().filter(|(_, t)| t.blocked.is_none());
         let next = match self.policy {
             Policy::Random => {
-                let ids: Vec<Tid> = runnable.map(|(id, _)| *id).collect();
-                if ids.is_empty() {
+                if self.runnable.is_empty() {
                     return None;
                 }
-                ids[self.rng.random_range(0..ids.len())]
+                self.runnable[self.rng.random_range(0..self.runnable.len())]
             }
-            Policy::Pct { .. } => *runnable.max_by_key(|(_, t)| t.priority)?.0,
+            // Of equal priorities, the last in id order.
+            Policy::Pct { .. } => *self
+                .runnable
+                .iter()
+                .max_by_key(|tid| self.threads.get(tid).map_or(0, |t| t.priority))?,
         };
         self.steps += 1;
         if let Some(at) = self.change_points.iter().position(|&p| p == self.steps) {
@@ -397,22 +407,73 @@ impl State {
         if moved {
             self.wake_waiters_of(CLOCK_MOVED);
         }
-        for t in self.threads.values_mut() {
-            if let Some(b) = &t.blocked
-                && b.deadline.is_some_and(|d| d <= clock)
-            {
-                t.blocked = None;
-                t.woke = Wake::TimedOut;
-            }
+        let due: Vec<Tid> = self
+            .threads
+            .iter()
+            .filter(|(_, t)| {
+                t.blocked
+                    .as_ref()
+                    .is_some_and(|b| b.deadline.is_some_and(|d| d <= clock))
+            })
+            .map(|(&tid, _)| tid)
+            .collect();
+        for tid in due {
+            self.unblock(tid, Wake::TimedOut);
         }
         true
     }
 
+    /// Adds thread `tid` to the run, runnable.
+    fn add_thread(&mut self, tid: Tid, thread: Thread) {
+        debug_assert!(thread.blocked.is_none());
+        self.threads.insert(tid, thread);
+        mark_runnable(&mut self.runnable, tid);
+    }
+
+    /// Takes thread `tid` out of the run.
+    fn remove_thread(&mut self, tid: Tid) {
+        if let Some(t) = self.threads.remove(&tid) {
+            match t.blocked {
+                Some(b) => unindex(&mut self.waiters, tid, &b.keys),
+                None => mark_blocked(&mut self.runnable, tid),
+            }
+        }
+    }
+
+    /// Blocks thread `tid` as `blocked` says.
+    fn set_blocked(&mut self, tid: Tid, blocked: Blocked) {
+        let Some(t) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        for &key in &blocked.keys {
+            self.waiters.entry(key).or_default().push(tid);
+        }
+        match t.blocked.replace(blocked) {
+            Some(old) => unindex(&mut self.waiters, tid, &old.keys),
+            None => mark_blocked(&mut self.runnable, tid),
+        }
+    }
+
+    /// Makes thread `tid` runnable again, woken for `why`.
+    fn unblock(&mut self, tid: Tid, why: Wake) {
+        if let Some(t) = self.threads.get_mut(&tid) {
+            if let Some(b) = t.blocked.take() {
+                unindex(&mut self.waiters, tid, &b.keys);
+                mark_runnable(&mut self.runnable, tid);
+            }
+            t.woke = why;
+        }
+    }
+
     fn wake_waiters_of(&mut self, key: usize) {
-        for t in self.threads.values_mut() {
-            if t.blocked.as_ref().is_some_and(|b| b.keys.contains(&key)) {
-                t.blocked = None;
-                t.woke = Wake::Notified;
+        for tid in self.waiters.remove(&key).unwrap_or_default() {
+            let waits_on_key = self
+                .threads
+                .get(&tid)
+                .and_then(|t| t.blocked.as_ref())
+                .is_some_and(|b| b.keys.contains(&key));
+            if waits_on_key {
+                self.unblock(tid, Wake::Notified);
             }
         }
     }
@@ -492,12 +553,13 @@ impl Run {
                 if st.deadlock.is_none() {
                     st.deadlock = Some(st.wait_report("deadlock"));
                 }
-                if let Some(main) = st.threads.get_mut(&0)
-                    && main.blocked.is_some()
+                if st
+                    .threads
+                    .get(&0)
+                    .is_some_and(|main| main.blocked.is_some())
                 {
                     // The run's first thread reports it (see `block`).
-                    main.blocked = None;
-                    main.woke = Wake::Deadlock;
+                    st.unblock(0, Wake::Deadlock);
                     continue;
                 }
                 st.running = None;
@@ -527,23 +589,50 @@ impl Run {
     }
 }
 
+/// Puts `tid` in the id-ordered runnable list.
+fn mark_runnable(runnable: &mut Vec<Tid>, tid: Tid) {
+    if let Err(at) = runnable.binary_search(&tid) {
+        runnable.insert(at, tid);
+    }
+}
+
+/// Takes `tid` out of the id-ordered runnable list.
+fn mark_blocked(runnable: &mut Vec<Tid>, tid: Tid) {
+    if let Ok(at) = runnable.binary_search(&tid) {
+        runnable.remove(at);
+    }
+}
+
+/// Takes thread `tid` off the waiter lists of `keys`.
+fn unindex(waiters: &mut HashMap<usize, Vec<Tid>>, tid: Tid, keys: &[usize]) {
+    for key in keys {
+        if let Some(list) = waiters.get_mut(key) {
+            list.retain(|&t| t != tid);
+            if list.is_empty() {
+                waiters.remove(key);
+            }
+        }
+    }
+}
+
 /// Blocks the calling thread of a run until one of `keys` is notified or
 /// the virtual clock reaches `deadline`. Only for threads in a run.
 pub(crate) fn block(keys: &[usize], deadline: Option<Duration>, what: Wait) -> Wake {
     with_current(|me| {
         let mut st = lock(&me.run.state);
         let clock = st.clock;
-        if let Some(t) = st.threads.get_mut(&me.tid) {
-            if deadline.is_some_and(|d| d <= clock) {
-                // Already due: a timeout now, after a yield.
+        if deadline.is_some_and(|d| d <= clock) {
+            // Already due: a timeout now, after a yield.
+            if let Some(t) = st.threads.get_mut(&me.tid) {
                 t.woke = Wake::TimedOut;
-            } else {
-                t.blocked = Some(Blocked {
-                    keys: keys.to_vec(),
-                    deadline,
-                    what,
-                });
             }
+        } else {
+            let blocked = Blocked {
+                keys: keys.to_vec(),
+                deadline,
+                what,
+            };
+            st.set_blocked(me.tid, blocked);
         }
         let wake = me.run.switch(st, me, false);
         if wake == Wake::Deadlock {
@@ -633,7 +722,7 @@ pub(crate) fn register_child(name: &str) -> Option<Child> {
         st.next_tid += 1;
         let parker = Parker::new();
         let priority = st.draw_priority();
-        st.threads.insert(
+        st.add_thread(
             tid,
             Thread {
                 name: name.to_string(),
@@ -677,7 +766,7 @@ pub(crate) fn exit_current() {
         return;
     };
     let mut st = lock(&me.run.state);
-    st.threads.remove(&me.tid);
+    st.remove_thread(me.tid);
     st.holders.retain(|_, h| *h != me.tid);
     me.run.switch(st, &me, true);
 }

@@ -557,8 +557,9 @@ fn a_bad_test_limit_is_refused_before_any_test_runs() {
         let run = run_broken("none", "initial_election_2a", &[("LAB_TEST_LIMIT", bad)]);
         assert_eq!(run.status, Some(2), "{bad}: {}", run.output);
         assert!(
-            run.output.contains(&format!("LAB_TEST_LIMIT={bad:?}"))
-                && run.output.contains("positive number of seconds"),
+            run.output
+                .contains("LAB_TEST_LIMIT must be a positive number of seconds")
+                && run.output.contains(&format!("not {bad:?}")),
             "{bad}: {}",
             run.output
         );
