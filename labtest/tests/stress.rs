@@ -186,7 +186,13 @@ fn a_hang_is_killed_with_its_process_group_at_the_timeout() {
     let dir = scratch("stress", "hang");
     let t0 = Instant::now();
     let (out, report) = stress_report(&dir, "r.json", &["hang", "-n", "1", "--timeout", "2"]);
-    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    // A guard against a kill that never comes (the run loops forever), far
+    // above what load makes of a 2 s timeout: no speed claim.
+    assert!(
+        t0.elapsed() < Duration::from_secs(300),
+        "{:?}",
+        t0.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(report["runs"][0]["verdict"], "timeout");
     assert_no_hang_survives(&dir);
@@ -321,7 +327,7 @@ fn stop_a_loop_with(signal: libc::c_int, name: &str) -> (Output, serde_json::Val
         .count()
         < 2
     {
-        assert!(t0.elapsed() < Duration::from_secs(20), "no hang started");
+        assert!(t0.elapsed() < Duration::from_secs(120), "no hang started");
         std::thread::sleep(Duration::from_millis(50));
     }
     // SAFETY: signals the runner we started; no memory is involved.
@@ -330,7 +336,12 @@ fn stop_a_loop_with(signal: libc::c_int, name: &str) -> (Output, serde_json::Val
     }
     let t1 = Instant::now();
     let out = child.wait_with_output().unwrap();
-    assert!(t1.elapsed() < Duration::from_secs(10), "{:?}", t1.elapsed());
+    // A guard against runs that outlive the signal; no speed claim.
+    assert!(
+        t1.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        t1.elapsed()
+    );
     assert_no_hang_survives(&dir);
     let report = json(&j);
     (out, report, dir)
@@ -452,7 +463,7 @@ fn a_report_that_cannot_be_written_at_the_end_is_no_success() {
     // The folder goes away once the runs have started.
     let t0 = Instant::now();
     while !dir.join("starts").exists() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "no run started");
+        assert!(t0.elapsed() < Duration::from_secs(120), "no run started");
         std::thread::sleep(Duration::from_millis(20));
     }
     std::fs::remove_dir_all(&sub).unwrap();
