@@ -354,6 +354,39 @@ mod tests {
         }
     }
 
+    /// A leader of three holding entries of `terms`, every follower
+    /// matched up to `matched`, a call out to follower 1 sent `silent`
+    /// after it last answered.
+    fn leader_with_call_out(terms: &[u64], matched: u64, silent: Duration) -> (State, Instant) {
+        let mut state = State::new(0, 3);
+        state.log.merge(0, &entries(terms));
+        state.become_leader();
+        state.match_index[1] = matched;
+        state.match_index[2] = state.log.last_index();
+        let sent = state.heard_from[1] + silent;
+        state.append_in_flight[1] = Some(sent);
+        (state, sent)
+    }
+
+    #[test]
+    fn a_follower_that_lacks_entries_is_retried_sooner_the_more_recently_it_answered() {
+        let (state, sent) = leader_with_call_out(&[1, 1], 1, Duration::ZERO);
+        assert_eq!(retry_due(&state), Some(sent + CATCH_UP_PATIENCE));
+        let (state, sent) = leader_with_call_out(&[1, 1], 1, Duration::from_millis(300));
+        assert_eq!(retry_due(&state), Some(sent + Duration::from_millis(150)));
+        let (state, sent) = leader_with_call_out(&[1, 1], 1, Duration::from_secs(5));
+        assert_eq!(retry_due(&state), Some(sent + APPEND_CALL_PATIENCE));
+    }
+
+    #[test]
+    fn no_retry_is_due_for_followers_that_lack_nothing_or_have_no_call_out() {
+        let (state, _) = leader_with_call_out(&[1, 1], 2, Duration::ZERO);
+        assert_eq!(retry_due(&state), None, "follower 1 holds the whole log");
+        let (mut state, _) = leader_with_call_out(&[1, 1], 1, Duration::ZERO);
+        state.append_in_flight[1] = None;
+        assert_eq!(retry_due(&state), None, "no call out to follower 1");
+    }
+
     /// A follower in `term` holding entries of `terms`.
     fn follower(term: u64, terms: &[u64]) -> State {
         let mut state = State::new(1, 3);

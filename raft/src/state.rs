@@ -271,6 +271,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_leader_takes_commands_only_while_a_majority_answered_lately() {
+        let mut state = State::new(0, 3);
+        assert!(!state.may_take_commands(now()), "a follower");
+        state.become_leader();
+        let start = state.heard_from[0];
+        assert!(state.may_take_commands(start), "a new leader");
+        let late = start + START_LEASE + Duration::from_millis(1);
+        assert!(!state.may_take_commands(late), "nobody answered");
+        assert!(state.has_quorum(late), "it still leads, though");
+        state.heard_from[2] = start + Duration::from_millis(200);
+        assert!(state.may_take_commands(late));
+    }
+
+    #[test]
     fn a_leader_keeps_its_quorum_only_while_a_majority_answers() {
         let mut state = State::new(0, 5);
         state.become_leader();
