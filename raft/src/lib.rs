@@ -119,6 +119,7 @@ pub use rpc::{
 
 use labrpc::chan::Sender;
 use labrpc::sync::Arc;
+use labrpc::time::now;
 use labrpc::{ClientEnd, Service, thread};
 use peer::Core;
 
@@ -182,7 +183,9 @@ impl Raft {
     pub fn start(&self, command: Vec<u8>) -> (u64, u64, bool) {
         let mut state = self.core.lock();
         let term = state.current_term;
-        if !state.is_leader() || self.core.killed() {
+        // A leader that has heard from no majority lately is most likely
+        // deposed: it turns the command away (`START_LEASE`).
+        if !state.may_take_commands(now()) || self.core.killed() {
             return (0, term, false);
         }
         let index = state.log.push(LogEntry { term, command });

@@ -8,16 +8,21 @@
 
 use crate::ApplyMsg;
 use crate::persister::Persister;
+use crate::replication::retry_due;
 use crate::state::{Role, State};
 use labrpc::ClientEnd;
 use labrpc::chan::Sender;
 use labrpc::sync::atomic::{AtomicBool, Ordering};
 use labrpc::sync::{Arc, Condvar, Mutex, MutexGuard};
-use labrpc::time::{self, Duration, now};
+use labrpc::time::{self, Duration, Instant, now};
 
 /// The longest the ticker sleeps before looking at its deadlines again
 /// (it sleeps until the next deadline when that comes sooner).
 pub const MAX_TICK: Duration = Duration::from_millis(100);
+
+/// The shortest the ticker sleeps, so that a deadline already past never
+/// makes it spin.
+const MIN_TICK: Duration = Duration::from_millis(1);
 
 /// What the peer's threads share.
 pub struct Core {
@@ -87,35 +92,52 @@ impl Core {
     }
 
     /// The ticker: until killed, a leader sends heartbeats every
-    /// HEARTBEAT_INTERVAL, and a follower or candidate that heard from no
-    /// leader and granted no vote for an election timeout starts an
-    /// election (§5.2).
+    /// HEARTBEAT_INTERVAL and sends again to a follower that lacks entries
+    /// once its call has been out for a whole patience (`replication`),
+    /// and a follower or candidate that heard from no leader and granted
+    /// no vote for an election timeout starts an election (§5.2).
     pub fn run_ticker(self: &Arc<Self>) {
         let mut nap = MAX_TICK;
         while !self.killed() {
             time::sleep(nap);
             let mut state = self.lock();
-            let deadline = match state.role {
-                Role::Leader => state.heartbeat_due,
-                _ => state.election_deadline,
-            };
             let now = now();
-            if now < deadline {
+            if now < next_deadline(&state) {
                 // Not yet (the deadline may have moved while asleep).
-                nap = (deadline - now).min(MAX_TICK);
+                nap = nap_until(&state, now);
                 continue;
             }
             if state.is_leader() && !state.has_quorum(now) {
                 state.become_follower();
-            } else if state.is_leader() {
+            } else if state.is_leader() && now >= state.heartbeat_due {
                 self.send_heartbeats(&mut state);
+            } else if state.is_leader() {
+                self.retry_lagging(&mut state);
             } else {
                 self.start_election(&mut state);
             }
-            nap = MAX_TICK.min(match state.role {
-                Role::Leader => state.heartbeat_due - now,
-                _ => state.election_deadline - now,
-            });
+            nap = nap_until(&state, now);
         }
     }
+}
+
+/// When the ticker has something to do: a leader's next heartbeat or
+/// retry, or a follower's or candidate's election.
+fn next_deadline(state: &State) -> Instant {
+    match state.role {
+        Role::Leader => {
+            retry_due(state).map_or(state.heartbeat_due, |retry| retry.min(state.heartbeat_due))
+        }
+        _ => state.election_deadline,
+    }
+}
+
+/// How long the ticker sleeps from `now`: until the next deadline, at
+/// least a millisecond and at most [`MAX_TICK`].
+fn nap_until(state: &State, now: Instant) -> Duration {
+    let deadline = next_deadline(state);
+    if deadline <= now {
+        return MIN_TICK;
+    }
+    (deadline - now).clamp(MIN_TICK, MAX_TICK)
 }

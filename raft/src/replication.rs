@@ -9,11 +9,15 @@
 //! its own: the lock is never held across the wait.
 //!
 //! At most one call per follower is out at a time, unless it has been out
-//! longer than [`APPEND_CALL_PATIENCE`]: a call to an unreachable peer can
+//! longer than its patience ([`APPEND_CALL_PATIENCE`], less for a follower
+//! that lacks entries, [`CATCH_UP_PATIENCE`]): a call to an unreachable peer can
 //! take 7 s to fail, and a new one every heartbeat would only pile up
 //! threads and RPCs. Calls to the other followers never wait for it. New
 //! entries that arrive while a call is out go with the next call, which
-//! leaves when the answer comes back.
+//! leaves when the answer comes back, or when the patience runs out if the
+//! follower still lacks entries (the ticker wakes for it, [`retry_due`]):
+//! a follower that was cut off or restarted catches up within a patience
+//! of coming back, not at the heartbeat after a patience.
 
 use crate::backup;
 use crate::commit::leader_commit_index;
@@ -25,14 +29,26 @@ use labrpc::sync::Arc;
 use labrpc::time::{Duration, Instant, now};
 use labrpc::{Sent, thread};
 
-/// How long an unanswered AppendEntries to a follower holds back the next
-/// one. Long enough that an unreachable follower costs five RPCs a second
-/// instead of one per heartbeat; short enough that a follower whose reply
-/// is merely late (long reordering holds replies 200-2200 ms), or that was
-/// just reconnected, hears from the leader within its shortest election
-/// timeout (300 ms): at 300 ms, Figure 8 (unreliable) failed 9 of 30
-/// virtual-time seeds from elections alone; at 200 ms, none of 60.
+/// How long an unanswered AppendEntries to a follower that lacks nothing
+/// holds back the next one. Long enough that an unreachable follower costs
+/// one RPC every other heartbeat instead of one per heartbeat; short
+/// enough that a follower whose reply is merely late (long reordering
+/// holds replies 200-2200 ms) hears from the leader within its shortest
+/// election timeout (300 ms): at 300 ms, Figure 8 (unreliable) failed 9 of
+/// 30 virtual-time seeds from elections alone; at 200 ms, none of 60.
 pub const APPEND_CALL_PATIENCE: Duration = Duration::from_millis(200);
+
+/// The shortest an unanswered call to a follower that lacks entries holds
+/// back the next one; when the patience runs out, the ticker sends again
+/// at once ([`retry_due`]). This is how long a follower that comes back
+/// after a disconnect or a crash can wait before the leader brings it up
+/// to date: the calls sent while it was away are unreachable ones, which
+/// fail only after up to 7 s (long delays). The patience grows with the
+/// time the follower has not answered (half of it, at most
+/// [`APPEND_CALL_PATIENCE`]): a follower back within moments catches up at
+/// once, and one gone for long costs no more RPCs than one that lacks
+/// nothing.
+pub const CATCH_UP_PATIENCE: Duration = Duration::from_millis(50);
 
 impl Core {
     /// Sends one round of AppendEntries to every other peer and schedules
@@ -40,6 +56,17 @@ impl Core {
     pub fn send_heartbeats(self: &Arc<Self>, state: &mut State) {
         state.heartbeat_due = now() + HEARTBEAT_INTERVAL;
         self.replicate_to_all(state);
+    }
+
+    /// Sends again to every follower that lacks entries and whose call
+    /// has been out for a whole patience (`retry_due`). Called by the
+    /// ticker, with the lock held, by a leader.
+    pub fn retry_lagging(self: &Arc<Self>, state: &mut State) {
+        for peer in 0..self.peers.len() {
+            if lacks_entries(state, peer) {
+                self.replicate_to(state, peer);
+            }
+        }
     }
 
     /// Sends every other peer what it lacks now (new entries, or the
@@ -64,7 +91,7 @@ impl Core {
         }
         let now = now();
         if let Some(sent) = state.append_in_flight[peer]
-            && now - sent < APPEND_CALL_PATIENCE
+            && now - sent < patience(state, peer, sent)
         {
             return;
         }
@@ -249,6 +276,35 @@ fn after_snapshot<'a>(state: &State, args: &'a AppendEntriesArgs) -> (u64, u64, 
     )
 }
 
+/// When the leader should next send again to a follower that lacks
+/// entries and whose call has been out for its whole patience: the
+/// earliest such moment over all followers, or None if no follower is
+/// waiting on an unanswered call for entries.
+pub(crate) fn retry_due(state: &State) -> Option<Instant> {
+    (0..state.peer_count)
+        .filter(|&peer| lacks_entries(state, peer))
+        .filter_map(|peer| {
+            let sent = state.append_in_flight[peer]?;
+            Some(sent + patience(state, peer, sent))
+        })
+        .min()
+}
+
+/// How long a call to `peer` sent at `sent` holds back the next one.
+fn patience(state: &State, peer: usize, sent: Instant) -> Duration {
+    if !lacks_entries(state, peer) {
+        return APPEND_CALL_PATIENCE;
+    }
+    let silent = sent.saturating_duration_since(state.heard_from[peer]);
+    (silent / 2).clamp(CATCH_UP_PATIENCE, APPEND_CALL_PATIENCE)
+}
+
+/// True if `peer` (not this leader) is not known to hold the leader's
+/// whole log.
+fn lacks_entries(state: &State, peer: usize) -> bool {
+    peer != state.me && state.match_index[peer] < state.log.last_index()
+}
+
 /// True if `peer`, last sent `args`, still lacks entries or has not been
 /// told the commit index: the leader sends again without waiting for a
 /// heartbeat.
@@ -296,6 +352,39 @@ mod tests {
             entries: entries(terms),
             leader_commit: commit,
         }
+    }
+
+    /// A leader of three holding entries of `terms`, every follower
+    /// matched up to `matched`, a call out to follower 1 sent `silent`
+    /// after it last answered.
+    fn leader_with_call_out(terms: &[u64], matched: u64, silent: Duration) -> (State, Instant) {
+        let mut state = State::new(0, 3);
+        state.log.merge(0, &entries(terms));
+        state.become_leader();
+        state.match_index[1] = matched;
+        state.match_index[2] = state.log.last_index();
+        let sent = state.heard_from[1] + silent;
+        state.append_in_flight[1] = Some(sent);
+        (state, sent)
+    }
+
+    #[test]
+    fn a_follower_that_lacks_entries_is_retried_sooner_the_more_recently_it_answered() {
+        let (state, sent) = leader_with_call_out(&[1, 1], 1, Duration::ZERO);
+        assert_eq!(retry_due(&state), Some(sent + CATCH_UP_PATIENCE));
+        let (state, sent) = leader_with_call_out(&[1, 1], 1, Duration::from_millis(300));
+        assert_eq!(retry_due(&state), Some(sent + Duration::from_millis(150)));
+        let (state, sent) = leader_with_call_out(&[1, 1], 1, Duration::from_secs(5));
+        assert_eq!(retry_due(&state), Some(sent + APPEND_CALL_PATIENCE));
+    }
+
+    #[test]
+    fn no_retry_is_due_for_followers_that_lack_nothing_or_have_no_call_out() {
+        let (state, _) = leader_with_call_out(&[1, 1], 2, Duration::ZERO);
+        assert_eq!(retry_due(&state), None, "follower 1 holds the whole log");
+        let (mut state, _) = leader_with_call_out(&[1, 1], 1, Duration::ZERO);
+        state.append_in_flight[1] = None;
+        assert_eq!(retry_due(&state), None, "no call out to follower 1");
     }
 
     /// A follower in `term` holding entries of `terms`.

@@ -24,6 +24,18 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(150);
 /// unreliable network do not depose a leader that still has its majority.
 pub const QUORUM_TIMEOUT: Duration = Duration::from_millis(1200);
 
+/// A leader that has had no answer from a majority for this long turns
+/// commands away (`start` answers "not the leader"), although it still
+/// leads until QUORUM_TIMEOUT. Cut off from the majority, it is most
+/// likely deposed already (the others elect a new leader after 300-600 ms
+/// without hearing from it), and a command it took could never commit:
+/// the service would wait for nothing and then ask again (the tester's
+/// `one` waits 2 s). The leader's own answer to "am I still the leader?"
+/// in the spirit of the Raft thesis's leases (§6.4), used only to refuse
+/// work, never to accept any. Two heartbeats, so that a leader in touch
+/// with its majority keeps it through a lost message or two.
+pub const START_LEASE: Duration = Duration::from_millis(300);
+
 /// What a peer currently is (§5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -186,8 +198,18 @@ impl State {
     /// True if a majority (this leader included) answered within
     /// QUORUM_TIMEOUT of `now`.
     pub fn has_quorum(&self, now: Instant) -> bool {
+        self.heard_from_majority_within(now, QUORUM_TIMEOUT)
+    }
+
+    /// True if this peer leads and a majority (itself included) answered
+    /// within START_LEASE of `now`: only then does `start` take a command.
+    pub fn may_take_commands(&self, now: Instant) -> bool {
+        self.is_leader() && self.heard_from_majority_within(now, START_LEASE)
+    }
+
+    fn heard_from_majority_within(&self, now: Instant, window: Duration) -> bool {
         let heard = (0..self.peer_count)
-            .filter(|&p| p == self.me || now - self.heard_from[p] < QUORUM_TIMEOUT)
+            .filter(|&p| p == self.me || now - self.heard_from[p] < window)
             .count();
         heard >= self.majority()
     }
@@ -247,6 +269,20 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leader_takes_commands_only_while_a_majority_answered_lately() {
+        let mut state = State::new(0, 3);
+        assert!(!state.may_take_commands(now()), "a follower");
+        state.become_leader();
+        let start = state.heard_from[0];
+        assert!(state.may_take_commands(start), "a new leader");
+        let late = start + START_LEASE + Duration::from_millis(1);
+        assert!(!state.may_take_commands(late), "nobody answered");
+        assert!(state.has_quorum(late), "it still leads, though");
+        state.heard_from[2] = start + Duration::from_millis(200);
+        assert!(state.may_take_commands(late));
+    }
 
     #[test]
     fn a_leader_keeps_its_quorum_only_while_a_majority_answers() {
