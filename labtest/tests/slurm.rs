@@ -1,0 +1,256 @@
+//! The README's Slurm example, run for real: the job scripts in
+//! `grading/slurm/` (an array job of `grade-batch --partition I/3`, then
+//! the merge, submitted to start once every share has succeeded) grade a
+//! class as one unpartitioned `grade-batch` does (partition.rs's class of
+//! four, part 2A, one run of each test, in virtual time). A share that
+//! fails fails the run, and its jobs are cancelled.
+//!
+//! Skips (passes, printing "skipped: no Slurm here") when `sbatch` is not
+//! on PATH or Slurm does not answer (`sinfo` fails), as in CI;
+//! `grading/slurm/single-node-setup.sh` installs a single-node Slurm to
+//! take the real path. Jobs run as the user running the test, in the
+//! repository's root, so the class lives in a scratch folder every node
+//! must see (on one node, /tmp). It never waits on the queue past
+//! [`DEADLINE`].
+
+// Drives OS processes (sbatch, scontrol) and real waits; outside the lab's
+// time layer.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod common;
+
+use common::{batch, class, repo, score_and_seed, scores_without_seconds, scratch, text};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for its jobs to finish, queue time included.
+const DEADLINE: Duration = Duration::from_secs(600);
+
+/// How often the jobs' states are read.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The options every share grades with: those of `common::batch`
+/// (master seed 5 is `GRADE_SEED`).
+const GRADE_OPTS: &str = "--part 2a -k 1 --time virtual --quiet";
+
+/// One test at a time submits: the whole-class run beside another test's
+/// shares would be more grading processes than the machine has CPUs.
+static SLURM: Mutex<()> = Mutex::new(());
+
+/// Whether Slurm is here and answers; if not, prints why the test skips.
+fn slurm_answers() -> bool {
+    let answers = |cmd: &str, arg: &str| {
+        Command::new(cmd)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if answers("sbatch", "--version") && answers("sinfo", "-h") {
+        return true;
+    }
+    println!("skipped: no Slurm here (see grading/slurm/single-node-setup.sh)");
+    false
+}
+
+/// A grading submitted to Slurm: the array job of shares and the merge job
+/// that waits on it.
+struct Submitted {
+    grade: String,
+    merge: String,
+}
+
+/// Submits `grading/slurm/grade.sbatch` as `--array=ARRAY` of a class of
+/// `shares` shares and `merge.sbatch` after it, from the repository's
+/// root, the way the README does, with the merged reports in `out`.
+fn submit(subs: &Path, out: &Path, array: &str, shares: u32) -> Submitted {
+    let sbatch = |args: &[&str]| -> String {
+        let o = Command::new("sbatch")
+            .arg("--parsable")
+            .args(args)
+            .current_dir(repo())
+            .env("GRADE_SUBMISSIONS", subs)
+            .env("GRADE_SEED", "5")
+            .env("GRADE_SHARES", shares.to_string())
+            .env("GRADE_OUT", out)
+            .env("GRADE_OPTS", GRADE_OPTS)
+            .env("GRADE_LABTEST", env!("CARGO_BIN_EXE_labtest"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "sbatch {args:?}: {}", text(&o));
+        // --parsable prints "id" or "id;cluster".
+        let id = String::from_utf8_lossy(&o.stdout);
+        id.trim().split(';').next().unwrap().to_string()
+    };
+    let grade = sbatch(&[&format!("--array={array}"), "grading/slurm/grade.sbatch"]);
+    let merge = sbatch(&[
+        &format!("--dependency=afterok:{grade}"),
+        "grading/slurm/merge.sbatch",
+    ]);
+    Submitted { grade, merge }
+}
+
+/// The state of every task of job `id` (one for a plain job), with the
+/// reason a pending one waits; None once Slurm forgot the job.
+fn states(id: &str) -> Option<Vec<(String, String)>> {
+    let o = Command::new("scontrol")
+        .args(["show", "job", "-o", id])
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        return None;
+    }
+    let field = |line: &str, key: &str| {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(key))
+            .unwrap_or("")
+            .to_string()
+    };
+    Some(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| (field(l, "JobState="), field(l, "Reason=")))
+            .collect(),
+    )
+}
+
+/// Whether a job in `state` will still change.
+fn unfinished(state: &str) -> bool {
+    matches!(
+        state,
+        "PENDING" | "CONFIGURING" | "RUNNING" | "COMPLETING" | "REQUEUED" | "RESIZING"
+    )
+}
+
+/// Waits until every task of job `id` has finished: Ok if all completed,
+/// else what went wrong (a task's end state, a merge whose dependency can
+/// never be met, the deadline).
+fn wait_for(id: &str, deadline: Instant) -> Result<(), String> {
+    loop {
+        let Some(tasks) = states(id) else {
+            return Err(format!("job {id}: Slurm no longer knows it"));
+        };
+        if let Some((_, reason)) = tasks
+            .iter()
+            .find(|(_, reason)| reason == "DependencyNeverSatisfied")
+        {
+            return Err(format!("job {id}: pending, {reason}"));
+        }
+        if !tasks.iter().any(|(state, _)| unfinished(state)) {
+            return match tasks.iter().find(|(state, _)| state != "COMPLETED") {
+                None => Ok(()),
+                Some((state, reason)) => Err(format!("job {id}: {state} ({reason})")),
+            };
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "job {id}: unfinished after {DEADLINE:?}: {tasks:?}"
+            ));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The jobs' logs (which grade.sbatch and merge.sbatch write under
+/// `target/`), for a failure's message.
+fn logs(jobs: &Submitted) -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir(repo().join("target")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let ours = [&jobs.grade, &jobs.merge]
+            .iter()
+            .any(|id| name.contains(&format!("-{id}_")) || name.contains(&format!("-{id}.")));
+        if name.starts_with("slurm-") && ours {
+            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            all += &format!("--- {name}\n{log}");
+        }
+    }
+    all
+}
+
+/// Waits for the shares, then the merge. On any failure, cancels both
+/// jobs and gives the failure with the jobs' logs.
+fn finish(jobs: &Submitted) -> Result<(), String> {
+    let deadline = Instant::now() + DEADLINE;
+    let done = wait_for(&jobs.grade, deadline).and_then(|()| wait_for(&jobs.merge, deadline));
+    done.map_err(|err| {
+        let _ = Command::new("scancel")
+            .args([&jobs.grade, &jobs.merge])
+            .status();
+        format!("{err}\n{}", logs(jobs))
+    })
+}
+
+/// The class of four in a fresh scratch folder named `name`.
+fn scratch_class(name: &str) -> (PathBuf, PathBuf) {
+    let dir = scratch("slurm", name);
+    let subs = class(&dir);
+    (dir, subs)
+}
+
+#[test]
+fn a_slurm_job_array_and_merge_grade_the_class_as_one_machine_does() {
+    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers() {
+        return;
+    }
+    let (dir, subs) = scratch_class("class");
+    let whole = dir.join("whole");
+    let out = batch(&subs, &whole, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let merged = dir.join("class");
+    let started = Instant::now();
+    let jobs = submit(&subs, &merged, "1-3", 3);
+    if let Err(err) = finish(&jobs) {
+        panic!("the Slurm grading failed: {err}");
+    }
+    println!(
+        "3 shares on Slurm and the merge: {:.1} s wall, queue included",
+        started.elapsed().as_secs_f64()
+    );
+    // The shares are where grade.sbatch puts them.
+    for i in 1..=3 {
+        let share = dir.join(format!("class-shares/{i}/share.json"));
+        assert!(share.is_file(), "no {}", share.display());
+    }
+    let whole_rows = scores_without_seconds(&whole);
+    assert_eq!(scores_without_seconds(&merged), whole_rows);
+    assert_eq!(whole_rows.len(), 5, "{whole_rows:?}");
+    for folder in ["alice", "bob", "bob-2", "carol"] {
+        assert_eq!(
+            score_and_seed(&merged, folder),
+            score_and_seed(&whole, folder),
+            "{folder}"
+        );
+    }
+    assert_eq!(score_and_seed(&merged, "alice").0, 15.0);
+}
+
+#[test]
+fn a_failed_share_fails_the_slurm_grading_and_cancels_the_merge() {
+    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers() {
+        return;
+    }
+    let (dir, subs) = scratch_class("failed");
+    let merged = dir.join("class");
+    // Task 4 of a class in 3 shares: grade-batch refuses --partition 4/3.
+    let jobs = submit(&subs, &merged, "4", 3);
+    let err = finish(&jobs).expect_err("a share that cannot be graded passed");
+    assert!(
+        err.contains(&format!("job {}: FAILED", jobs.grade)),
+        "{err}"
+    );
+    assert!(err.contains("1 <= I <= N"), "{err}");
+    let merge = states(&jobs.merge).unwrap_or_default();
+    assert!(
+        merge.iter().all(|(state, _)| state == "CANCELLED"),
+        "merge job {}: {merge:?}",
+        jobs.merge
+    );
+    assert!(!merged.join("scores.csv").exists());
+}
