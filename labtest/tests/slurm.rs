@@ -19,10 +19,10 @@
 
 mod common;
 
-use common::{batch, class, repo, score_and_seed, scores_without_seconds, scratch, text};
+use common::{assert_class_graded_alike, batch, class, repo, scratch, text};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How long a test waits for its jobs to finish, queue time included.
@@ -50,8 +50,15 @@ fn slurm_answers() -> bool {
     if answers("sbatch", "--version") && answers("sinfo", "-h") {
         return true;
     }
-    println!("skipped: no Slurm here (see grading/slurm/single-node-setup.sh)");
+    note("skipped: no Slurm here (see grading/slurm/single-node-setup.sh)");
     false
+}
+
+/// Writes `line` to stderr past libtest's capture, so that a passing run
+/// shows it too (whether the test skipped, how long Slurm took).
+fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "slurm.rs: {line}");
 }
 
 /// A grading submitted to Slurm: the array job of shares and the merge job
@@ -184,62 +191,68 @@ fn finish(jobs: &Submitted) -> Result<(), String> {
     })
 }
 
-/// The class of four in a fresh scratch folder named `name`.
-fn scratch_class(name: &str) -> (PathBuf, PathBuf) {
+/// A test's turn at Slurm: the class of four in a fresh scratch folder
+/// named `name` (the folder and the class), while the guard is held; None,
+/// after the note, when there is no Slurm here.
+struct Turn {
+    _one: MutexGuard<'static, ()>,
+    dir: PathBuf,
+    subs: PathBuf,
+}
+
+fn take_turn(name: &str) -> Option<Turn> {
+    let one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers() {
+        return None;
+    }
     let dir = scratch("slurm", name);
     let subs = class(&dir);
-    (dir, subs)
+    Some(Turn {
+        _one: one,
+        dir,
+        subs,
+    })
 }
 
 #[test]
 fn a_slurm_job_array_and_merge_grade_the_class_as_one_machine_does() {
-    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
-    if !slurm_answers() {
+    // The guard inside `turn` keeps other tests off Slurm until the end.
+    let Some(turn) = take_turn("class") else {
         return;
-    }
-    let (dir, subs) = scratch_class("class");
+    };
+    let (dir, subs) = (&turn.dir, &turn.subs);
     let whole = dir.join("whole");
-    let out = batch(&subs, &whole, &[]);
+    let out = batch(subs, &whole, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     let merged = dir.join("class");
     let started = Instant::now();
-    let jobs = submit(&subs, &merged, "1-3", 3);
+    let jobs = submit(subs, &merged, "1-3", 3);
     if let Err(err) = finish(&jobs) {
         panic!("the Slurm grading failed: {err}");
     }
-    println!(
+    note(&format!(
         "3 shares on Slurm and the merge: {:.1} s wall, queue included",
         started.elapsed().as_secs_f64()
-    );
+    ));
     // The shares are where grade.sbatch puts them.
     for i in 1..=3 {
         let share = dir.join(format!("class-shares/{i}/share.json"));
         assert!(share.is_file(), "no {}", share.display());
     }
-    let whole_rows = scores_without_seconds(&whole);
-    assert_eq!(scores_without_seconds(&merged), whole_rows);
-    assert_eq!(whole_rows.len(), 5, "{whole_rows:?}");
-    for folder in ["alice", "bob", "bob-2", "carol"] {
-        assert_eq!(
-            score_and_seed(&merged, folder),
-            score_and_seed(&whole, folder),
-            "{folder}"
-        );
-    }
-    assert_eq!(score_and_seed(&merged, "alice").0, 15.0);
+    assert_class_graded_alike(&merged, &whole);
 }
 
 #[test]
 fn a_failed_share_fails_the_slurm_grading_and_cancels_the_merge() {
-    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
-    if !slurm_answers() {
+    // The guard inside `turn` keeps other tests off Slurm until the end.
+    let Some(turn) = take_turn("failed") else {
         return;
-    }
-    let (dir, subs) = scratch_class("failed");
+    };
+    let (dir, subs) = (&turn.dir, &turn.subs);
     let merged = dir.join("class");
     // Task 4 of a class in 3 shares: grade-batch refuses --partition 4/3.
-    let jobs = submit(&subs, &merged, "4", 3);
+    let jobs = submit(subs, &merged, "4", 3);
     let err = finish(&jobs).expect_err("a share that cannot be graded passed");
     assert!(
         err.contains(&format!("job {}: FAILED", jobs.grade)),

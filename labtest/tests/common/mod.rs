@@ -190,3 +190,26 @@ pub fn score_and_seed(
     .unwrap();
     (json["score"].clone(), json["master_seed"].clone())
 }
+
+/// Fails unless the class of four graded into `merged` (in shares, then
+/// merged) has the scores.csv (but for the seconds) and results.json files
+/// of the class graded whole into `whole`, and the reference scored 15/15.
+#[track_caller]
+pub fn assert_class_graded_alike(merged: &std::path::Path, whole: &std::path::Path) {
+    let whole_rows = scores_without_seconds(whole);
+    assert_eq!(scores_without_seconds(merged), whole_rows);
+    assert_eq!(whole_rows.len(), 5, "{whole_rows:?}");
+    assert!(whole_rows[1].starts_with("alice,"), "{whole_rows:?}");
+    assert!(
+        whole_rows[1].contains(",15,15,true,15,5,5,5"),
+        "{whole_rows:?}"
+    );
+    for folder in ["alice", "bob", "bob-2", "carol"] {
+        assert_eq!(
+            score_and_seed(merged, folder),
+            score_and_seed(whole, folder),
+            "{folder}"
+        );
+    }
+    assert_eq!(score_and_seed(merged, "alice").0, 15.0);
+}
