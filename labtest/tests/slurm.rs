@@ -98,9 +98,29 @@ fn submit(subs: &Path, out: &Path, array: &str, shares: u32) -> Submitted {
     Submitted { grade, merge }
 }
 
-/// The state of every task of job `id` (one for a plain job), with the
-/// reason a pending one waits; None once Slurm forgot the job.
-fn states(id: &str) -> Option<Vec<(String, String)>> {
+/// One task of a Slurm job (the job itself, if not an array), as
+/// `scontrol show job` gives it.
+#[derive(Debug)]
+struct Task {
+    /// Its index in the array ("2-3" for tasks still pending together;
+    /// empty for a plain job).
+    index: String,
+    state: String,
+    /// Why it waits (or ended), e.g. `DependencyNeverSatisfied`.
+    reason: String,
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.index.is_empty() {
+            write!(f, "task {} ", self.index)?;
+        }
+        write!(f, "{} ({})", self.state, self.reason)
+    }
+}
+
+/// Every task of job `id`; None once Slurm forgot the job.
+fn tasks(id: &str) -> Option<Vec<Task>> {
     let o = Command::new("scontrol")
         .args(["show", "job", "-o", id])
         .output()
@@ -118,7 +138,11 @@ fn states(id: &str) -> Option<Vec<(String, String)>> {
         String::from_utf8_lossy(&o.stdout)
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| (field(l, "JobState="), field(l, "Reason=")))
+            .map(|l| Task {
+                index: field(l, "ArrayTaskId="),
+                state: field(l, "JobState="),
+                reason: field(l, "Reason="),
+            })
             .collect(),
     )
 }
@@ -136,19 +160,19 @@ fn unfinished(state: &str) -> bool {
 /// never be met, the deadline).
 fn wait_for(id: &str, deadline: Instant) -> Result<(), String> {
     loop {
-        let Some(tasks) = states(id) else {
+        let Some(tasks) = tasks(id) else {
             return Err(format!("job {id}: Slurm no longer knows it"));
         };
-        if let Some((_, reason)) = tasks
+        if let Some(stuck) = tasks
             .iter()
-            .find(|(_, reason)| reason == "DependencyNeverSatisfied")
+            .find(|t| t.reason == "DependencyNeverSatisfied")
         {
-            return Err(format!("job {id}: pending, {reason}"));
+            return Err(format!("job {id}: {stuck}"));
         }
-        if !tasks.iter().any(|(state, _)| unfinished(state)) {
-            return match tasks.iter().find(|(state, _)| state != "COMPLETED") {
+        if !tasks.iter().any(|t| unfinished(&t.state)) {
+            return match tasks.iter().find(|t| t.state != "COMPLETED") {
                 None => Ok(()),
-                Some((state, reason)) => Err(format!("job {id}: {state} ({reason})")),
+                Some(failed) => Err(format!("job {id}: {failed}")),
             };
         }
         if Instant::now() > deadline {
@@ -254,14 +278,18 @@ fn a_failed_share_fails_the_slurm_grading_and_cancels_the_merge() {
     // Task 4 of a class in 3 shares: grade-batch refuses --partition 4/3.
     let jobs = submit(subs, &merged, "4", 3);
     let err = finish(&jobs).expect_err("a share that cannot be graded passed");
+    note(&format!(
+        "as it should, a failed share failed the grading: {}",
+        err.lines().next().unwrap_or("")
+    ));
     assert!(
-        err.contains(&format!("job {}: FAILED", jobs.grade)),
+        err.contains(&format!("job {}: task 4 FAILED", jobs.grade)),
         "{err}"
     );
     assert!(err.contains("1 <= I <= N"), "{err}");
-    let merge = states(&jobs.merge).unwrap_or_default();
+    let merge = tasks(&jobs.merge).unwrap_or_default();
     assert!(
-        merge.iter().all(|(state, _)| state == "CANCELLED"),
+        !merge.is_empty() && merge.iter().all(|t| t.state == "CANCELLED"),
         "merge job {}: {merge:?}",
         jobs.merge
     );
