@@ -68,6 +68,16 @@ struct Submitted {
     merge: String,
 }
 
+/// `path` (absolute) as a path relative to the repository's root, where
+/// the jobs run: the README's example gives relative folders, and so does
+/// this test (a relative `--out` once failed every build).
+fn from_repo(path: &Path) -> PathBuf {
+    let up = repo().components().count() - 1;
+    let mut relative: PathBuf = std::iter::repeat_n("..", up).collect();
+    relative.push(path.strip_prefix("/").unwrap());
+    relative
+}
+
 /// Submits `grading/slurm/grade.sbatch` as `--array=ARRAY` of a class of
 /// `shares` shares and `merge.sbatch` after it, from the repository's
 /// root, the way the README does, with the merged reports in `out`.
@@ -77,10 +87,10 @@ fn submit(subs: &Path, out: &Path, array: &str, shares: u32) -> Submitted {
             .arg("--parsable")
             .args(args)
             .current_dir(repo())
-            .env("GRADE_SUBMISSIONS", subs)
+            .env("GRADE_SUBMISSIONS", from_repo(subs))
             .env("GRADE_SEED", "5")
             .env("GRADE_SHARES", shares.to_string())
-            .env("GRADE_OUT", out)
+            .env("GRADE_OUT", from_repo(out))
             .env("GRADE_OPTS", GRADE_OPTS)
             .env("GRADE_LABTEST", env!("CARGO_BIN_EXE_labtest"))
             .output()
@@ -246,7 +256,8 @@ fn a_slurm_job_array_and_merge_grade_the_class_as_one_machine_does() {
     };
     let (dir, subs) = (&turn.dir, &turn.subs);
     let whole = dir.join("whole");
-    let out = batch(subs, &whole, &[]);
+    // Relative paths, as the jobs get them: scores.csv names them.
+    let out = batch(&from_repo(subs), &from_repo(&whole), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     let merged = dir.join("class");
