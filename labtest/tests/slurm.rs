@@ -8,10 +8,11 @@
 //! Skips (passes, printing "skipped: no Slurm here") when `sbatch` is not
 //! on PATH or Slurm does not answer (`sinfo` fails), as in CI;
 //! `grading/slurm/single-node-setup.sh` installs a single-node Slurm to
-//! take the real path. Jobs run as the user running the test, in the
-//! repository's root, so the class lives in a scratch folder every node
-//! must see (on one node, /tmp). It never waits on the queue past
-//! [`DEADLINE`].
+//! take the real path. The jobs run as the user running the test, in the
+//! repository's root, and are given the class and reports folders (in a
+//! scratch folder every node must see: on one node, /tmp) as paths
+//! relative to it, as the README's example gives them. It never waits on
+//! the queue past [`DEADLINE`]; the jobs' logs stay in `target/`.
 
 // Drives OS processes (sbatch, scontrol) and real waits; outside the lab's
 // time layer.
