@@ -9,67 +9,9 @@
 
 mod common;
 
-use common::{assert_contains, labtest, scratch, submission, text};
+use common::{assert_class_graded_alike, assert_contains, batch, class, labtest, scratch, text};
 use std::fs;
-use std::path::{Path, PathBuf};
-
-/// A class of four: the reference (`alice`), two submissions named `bob`
-/// (a folder that does not compile and an archive that is not one), and
-/// `carol.tar.gz`, not an archive either. Only alice builds, so the test
-/// pays for two builds of the Raft in all.
-fn class(dir: &Path) -> PathBuf {
-    let subs = dir.join("subs");
-    fs::create_dir_all(&subs).unwrap();
-    fs::rename(submission(&dir.join("a"), |lib| lib), subs.join("alice")).unwrap();
-    let bob = subs.join("bob");
-    fs::create_dir_all(bob.join("src")).unwrap();
-    fs::write(bob.join("src/lib.rs"), "this is not rust\n").unwrap();
-    fs::write(subs.join("bob.zip"), "not an archive").unwrap();
-    fs::write(subs.join("carol.tar.gz"), "not an archive").unwrap();
-    subs
-}
-
-/// `grade-batch` of part 2A of `subs` into `out` with master seed 5, in
-/// virtual time (the same seed gives the same runs), one run of each test,
-/// then `extra`.
-fn batch(subs: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "grade-batch",
-        subs.to_str().unwrap(),
-        "-k",
-        "1",
-        "-p",
-        "2",
-        "--quiet",
-        "--part",
-        "2a",
-        "--time",
-        "virtual",
-        "--seed",
-        "5",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    labtest(&args)
-}
-
-/// scores.csv without its last column (the seconds each grade took).
-fn scores_without_seconds(out: &Path) -> Vec<String> {
-    fs::read_to_string(out.join("scores.csv"))
-        .unwrap()
-        .lines()
-        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-        .collect()
-}
-
-/// A results.json's score and master seed.
-fn result(out: &Path, folder: &str) -> (serde_json::Value, serde_json::Value) {
-    let json: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join(folder).join("results.json")).unwrap())
-            .unwrap();
-    (json["score"].clone(), json["master_seed"].clone())
-}
+use std::path::PathBuf;
 
 #[test]
 fn three_shares_merged_grade_the_class_as_one_machine_does() {
@@ -103,21 +45,7 @@ fn three_shares_merged_grade_the_class_as_one_machine_does() {
     assert_contains(&out, "merged 3 shares");
     assert_contains(&out, "4 submissions, mean score 3.8/15");
 
-    let (whole_rows, merged_rows) = (
-        scores_without_seconds(&whole),
-        scores_without_seconds(&merged),
-    );
-    assert_eq!(merged_rows, whole_rows);
-    assert_eq!(whole_rows.len(), 5);
-    assert!(whole_rows[1].starts_with("alice,"), "{whole_rows:?}");
-    assert!(
-        whole_rows[1].contains(",15,15,true,15,5,5,5"),
-        "{whole_rows:?}"
-    );
-    for folder in ["alice", "bob", "bob-2", "carol"] {
-        assert_eq!(result(&merged, folder), result(&whole, folder), "{folder}");
-    }
-    assert_eq!(result(&merged, "alice").0, 15.0);
+    assert_class_graded_alike(&merged, &whole);
 }
 
 #[test]

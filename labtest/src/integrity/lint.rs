@@ -25,11 +25,15 @@ const BAN: [&str; 5] = [
 /// the tests are built in (so `cfg(debug_assertions)` hides nothing).
 pub fn run(ws: &Path, target_dir: &Path) -> Result<Vec<Violation>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Absolute: clippy runs in `ws`, where a relative path (from a relative
+    // `--out`) would name nothing.
+    let conf_dir = std::path::absolute(ws.join("raft"))
+        .map_err(|e| format!("cannot run the integrity check (cargo clippy): {e}"))?;
     let out = Command::new(cargo)
         .args(["clippy", "--release", "--message-format=json", "-p", "raft"])
         .current_dir(ws)
         .env("CARGO_TARGET_DIR", target_dir)
-        .env("CLIPPY_CONF_DIR", ws.join("raft"))
+        .env("CLIPPY_CONF_DIR", conf_dir)
         .output()
         .map_err(|e| format!("cannot run the integrity check (cargo clippy): {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);

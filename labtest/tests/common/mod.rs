@@ -124,3 +124,92 @@ pub fn submission(dir: &std::path::Path, edit: impl Fn(String) -> String) -> Pat
     std::fs::write(&lib, edit(std::fs::read_to_string(&lib).unwrap())).unwrap();
     raft
 }
+
+/// A class of four (partition.rs, slurm.rs): the reference (`alice`), two submissions named `bob`
+/// (a folder that does not compile and an archive that is not one), and
+/// `carol.tar.gz`, not an archive either. Only alice builds, so the test
+/// pays for two builds of the Raft in all.
+pub fn class(dir: &std::path::Path) -> PathBuf {
+    let subs = dir.join("subs");
+    std::fs::create_dir_all(&subs).unwrap();
+    std::fs::rename(submission(&dir.join("a"), |lib| lib), subs.join("alice")).unwrap();
+    let bob = subs.join("bob");
+    std::fs::create_dir_all(bob.join("src")).unwrap();
+    std::fs::write(bob.join("src/lib.rs"), "this is not rust\n").unwrap();
+    std::fs::write(subs.join("bob.zip"), "not an archive").unwrap();
+    std::fs::write(subs.join("carol.tar.gz"), "not an archive").unwrap();
+    subs
+}
+
+/// `grade-batch` of part 2A of `subs` into `out` with master seed 5, in
+/// virtual time (the same seed gives the same runs), one run of each test,
+/// then `extra`.
+pub fn batch(
+    subs: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "grade-batch",
+        subs.to_str().unwrap(),
+        "-k",
+        "1",
+        "-p",
+        "2",
+        "--quiet",
+        "--part",
+        "2a",
+        "--time",
+        "virtual",
+        "--seed",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    labtest(&args)
+}
+
+/// scores.csv without its last column (the seconds each grade took).
+pub fn scores_without_seconds(out: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("scores.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+/// A results.json's score and master seed.
+pub fn score_and_seed(
+    out: &std::path::Path,
+    folder: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join(folder).join("results.json")).unwrap(),
+    )
+    .unwrap();
+    (json["score"].clone(), json["master_seed"].clone())
+}
+
+/// Fails unless the class of four graded into `merged` (in shares, then
+/// merged) has the scores.csv (but for the seconds) and results.json files
+/// of the class graded whole into `whole`, and the reference scored 15/15.
+#[track_caller]
+pub fn assert_class_graded_alike(merged: &std::path::Path, whole: &std::path::Path) {
+    let whole_rows = scores_without_seconds(whole);
+    assert_eq!(scores_without_seconds(merged), whole_rows);
+    assert_eq!(whole_rows.len(), 5, "{whole_rows:?}");
+    assert!(whole_rows[1].starts_with("alice,"), "{whole_rows:?}");
+    assert!(
+        whole_rows[1].contains(",15,15,true,15,5,5,5"),
+        "{whole_rows:?}"
+    );
+    for folder in ["alice", "bob", "bob-2", "carol"] {
+        assert_eq!(
+            score_and_seed(merged, folder),
+            score_and_seed(whole, folder),
+            "{folder}"
+        );
+    }
+    assert_eq!(score_and_seed(merged, "alice").0, 15.0);
+}
