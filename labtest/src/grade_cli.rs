@@ -17,7 +17,7 @@ use crate::partition::{self, Partition};
 use crate::retry::Policy;
 use crate::schedule::{self, run_seed};
 use crate::time_mode::TimeMode;
-use crate::workspace::repo_root;
+use crate::workspace::{lab_workspace, repo_root};
 use crate::{catalog, handout, merge, report, report_dir};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -288,20 +288,6 @@ pub fn check(args: CheckArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(err) => usage_error(err),
-    }
-}
-
-/// The lab workspace (a Cargo.toml beside a `raft` crate) around the
-/// current folder.
-fn lab_workspace() -> Result<PathBuf, String> {
-    let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
-    loop {
-        if dir.join("Cargo.toml").is_file() && dir.join("raft/src").is_dir() {
-            return Ok(dir);
-        }
-        if !dir.pop() {
-            return Err("run labtest check inside the lab's workspace (no Cargo.toml beside raft/src above here)".into());
-        }
     }
 }
 

@@ -20,16 +20,35 @@ const HARNESS_CRATES: [&str; 3] = ["labcodec", "labrpc", "tests"];
 /// The repository root (where the workspace Cargo.toml is), found from the
 /// current directory upwards.
 pub fn repo_root() -> Result<PathBuf, String> {
+    find_upwards(
+        |dir| {
+            dir.join("Cargo.toml").is_file()
+                && dir.join("labrpc").is_dir()
+                && dir.join("grading").is_dir()
+        },
+        "run labtest inside the lab's repository (no Cargo.toml with labrpc/ and grading/ above here)",
+    )
+}
+
+/// The lab workspace (a Cargo.toml beside a `raft` crate, in the
+/// repository or a handout) around the current folder.
+pub fn lab_workspace() -> Result<PathBuf, String> {
+    find_upwards(
+        |dir| dir.join("Cargo.toml").is_file() && dir.join("raft/src").is_dir(),
+        "run labtest check inside the lab's workspace (no Cargo.toml beside raft/src above here)",
+    )
+}
+
+/// The first of the current folder and its parents that `is_it` accepts;
+/// Err `missing` if none does.
+fn find_upwards(is_it: impl Fn(&Path) -> bool, missing: &str) -> Result<PathBuf, String> {
     let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
     loop {
-        if dir.join("Cargo.toml").is_file()
-            && dir.join("labrpc").is_dir()
-            && dir.join("grading").is_dir()
-        {
+        if is_it(&dir) {
             return Ok(dir);
         }
         if !dir.pop() {
-            return Err("run labtest inside the lab's repository (no Cargo.toml with labrpc/ and grading/ above here)".into());
+            return Err(missing.into());
         }
     }
 }
