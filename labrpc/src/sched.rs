@@ -445,12 +445,15 @@ impl State {
         let Some(t) = self.threads.get_mut(&tid) else {
             return;
         };
-        for &key in &blocked.keys {
-            self.waiters.entry(key).or_default().push(tid);
-        }
+        // Off the old waits' lists first: a key in both stays listed.
         match t.blocked.replace(blocked) {
             Some(old) => unindex(&mut self.waiters, tid, &old.keys),
             None => mark_blocked(&mut self.runnable, tid),
+        }
+        if let Some(b) = &t.blocked {
+            for &key in &b.keys {
+                self.waiters.entry(key).or_default().push(tid);
+            }
         }
     }
 
