@@ -1,11 +1,12 @@
 //! `labtest handout`: the tree students start from. The harness crates as
 //! they are, the `raft` skeleton (compiles, hints, no panicking stubs), the
 //! student README; not the reference Raft, the grading files or the
-//! harness's self-tests (which need the reference Raft).
+//! harness's self-tests (which need the reference Raft, see
+//! `workspace::remove_harness_self_tests`).
 //!
 //! It writes only inside the output folder, and refuses a non-empty one.
 
-use crate::workspace::{copy_tree, install_course_files, repo_root};
+use crate::workspace::{copy_tree, install_course_files, remove_harness_self_tests, repo_root};
 use std::fs;
 use std::path::Path;
 
@@ -38,8 +39,7 @@ pub fn write(out: &Path) -> Result<(), String> {
         copy_tree(&root.join(krate), &out.join(krate))
             .map_err(|e| io(&format!("cannot copy {krate}"), e))?;
     }
-    // The harness's self-tests run the reference Raft; students have none.
-    let _ = fs::remove_file(out.join("tests/tests/harness.rs"));
+    remove_harness_self_tests(out)?;
     let skeleton = root.join("grading/handout/raft");
     copy_tree(&skeleton, &out.join("raft")).map_err(|e| io("cannot copy the skeleton", e))?;
     install_course_files(&root, &out.join("raft"))?;

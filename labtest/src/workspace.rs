@@ -17,6 +17,36 @@ use crate::content_version;
 /// The pristine crates a graded workspace is built from.
 const HARNESS_CRATES: [&str; 3] = ["labcodec", "labrpc", "tests"];
 
+/// The harness's self-tests, left out of every graded workspace and
+/// handout: they prove the harness against the reference Raft and broken
+/// variants of it, which a student's crate is not. cargo builds a
+/// package's binaries for any of its integration tests, so keeping the
+/// `broken_raft` binary would cost every grade a full optimised build of
+/// code it never runs.
+const HARNESS_SELF_TESTS: [&str; 4] = [
+    "tests/src/bin",
+    "tests/tests/harness.rs",
+    "tests/tests/determinism.rs",
+    "tests/tests/seed_replays.rs",
+];
+
+/// Removes the harness's self-tests (`HARNESS_SELF_TESTS`) from a copy of
+/// the harness in `dest`.
+pub fn remove_harness_self_tests(dest: &Path) -> Result<(), String> {
+    for part in HARNESS_SELF_TESTS {
+        let path = dest.join(part);
+        let removed = if path.is_dir() {
+            fs::remove_dir_all(&path)
+        } else if path.is_file() {
+            fs::remove_file(&path)
+        } else {
+            Ok(())
+        };
+        removed.map_err(|e| format!("cannot leave out the harness's {part}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// The repository root (where the workspace Cargo.toml is), found from the
 /// current directory upwards.
 pub fn repo_root() -> Result<PathBuf, String> {
@@ -130,6 +160,7 @@ pub fn assemble(
         copy_tree(&root.join(krate), &dest.join(krate))
             .map_err(|e| io(&format!("cannot copy {krate}"), e))?;
     }
+    remove_harness_self_tests(dest)?;
     members.push("raft");
     fs::write(
         dest.join("Cargo.toml"),
