@@ -12,10 +12,10 @@
 //!
 //! The pristine `raft/` is never modified: patches apply to copies.
 
+use crate::file_tree::copy_tree;
 use crate::grade::{self, Grade, Settings};
 use crate::part::{self, Part};
 use crate::schedule::{Signal, run_seed};
-use crate::workspace::copy_tree;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;

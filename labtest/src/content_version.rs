@@ -19,6 +19,7 @@
 //! This module must never hand out a version whose record differs from the
 //! crate it is asked about.
 
+use crate::file_tree;
 use std::collections::BTreeMap;
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -60,23 +61,9 @@ pub fn tag_for(raft: &Path, target_dir: &Path) -> Result<String, String> {
 /// Every file under `raft` except its manifest (which the grader writes
 /// with the version in it).
 fn read_crate(raft: &Path) -> std::io::Result<Files> {
-    let mut files = Files::new();
-    read_tree(raft, Path::new(""), &mut files)?;
+    let mut files = read_tree_at(raft)?;
     files.remove(Path::new("Cargo.toml"));
     Ok(files)
-}
-
-fn read_tree(root: &Path, rel: &Path, out: &mut Files) -> std::io::Result<()> {
-    for entry in fs::read_dir(root.join(rel))? {
-        let entry = entry?;
-        let rel = rel.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            read_tree(root, &rel, out)?;
-        } else {
-            out.insert(rel.clone(), fs::read(root.join(&rel))?);
-        }
-    }
-    Ok(())
 }
 
 /// A hash of the names and bytes of `files` (std's SipHash with fixed
@@ -99,9 +86,13 @@ fn claim(record: &Path, files: &Files) -> Result<bool, String> {
     Ok(&recorded == files)
 }
 
+/// The files under `dir` (see `file_tree::files_under`) and their bytes.
 fn read_tree_at(dir: &Path) -> std::io::Result<Files> {
     let mut files = Files::new();
-    read_tree(dir, Path::new(""), &mut files)?;
+    for rel in file_tree::files_under(dir)? {
+        let bytes = fs::read(dir.join(&rel))?;
+        files.insert(rel, bytes);
+    }
     Ok(files)
 }
 

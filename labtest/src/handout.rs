@@ -6,7 +6,8 @@
 //!
 //! It writes only inside the output folder, and refuses a non-empty one.
 
-use crate::workspace::{copy_tree, install_course_files, remove_harness_self_tests, repo_root};
+use crate::file_tree::copy_tree;
+use crate::workspace::{install_course_files, remove_harness_self_tests, repo_root};
 use std::fs;
 use std::path::Path;
 

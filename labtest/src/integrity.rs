@@ -14,6 +14,7 @@ mod lint;
 mod scan;
 mod tokens;
 
+use crate::file_tree;
 use serde::Serialize;
 use std::fs;
 use std::path::Path;
@@ -58,30 +59,21 @@ pub fn check(ws: &Path, target_dir: &Path) -> Result<(), String> {
 
 /// The scanner's findings in every `.rs` file under `raft/src`.
 fn scan_sources(raft: &Path) -> Result<Vec<Violation>, String> {
-    let mut files = Vec::new();
-    rust_files(&raft.join("src"), &mut files)
+    let src = raft.join("src");
+    let files = file_tree::files_under(&src)
         .map_err(|e| format!("cannot read the submission's sources: {e}"))?;
-    files.sort();
     let mut found = Vec::new();
-    for path in files {
+    for rel in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+    {
+        let path = src.join(rel);
         let source = fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let name = path.strip_prefix(raft).unwrap_or(&path);
         found.extend(scan::scan(&name.to_string_lossy(), &source));
     }
     Ok(found)
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            rust_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// The report of `found`: the heading, then one line per forbidden use

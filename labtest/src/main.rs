@@ -14,6 +14,7 @@ mod batch;
 mod catalog;
 mod content_version;
 mod discover;
+mod file_tree;
 mod grade;
 mod grade_cli;
 mod handout;

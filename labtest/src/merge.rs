@@ -11,8 +11,8 @@
 //! or tests, a share given twice, or a share missing. It never writes
 //! inside a share's folder unless that folder is also the output.
 
+use crate::file_tree::copy_tree;
 use crate::partition::Partition;
-use crate::workspace::copy_tree;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};

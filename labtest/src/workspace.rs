@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::content_version;
+use crate::file_tree::copy_tree;
 
 /// The pristine crates a graded workspace is built from.
 const HARNESS_CRATES: [&str; 3] = ["labcodec", "labrpc", "tests"];
@@ -81,33 +82,6 @@ fn find_upwards(is_it: impl Fn(&Path) -> bool, missing: &str) -> Result<PathBuf,
             return Err(missing.into());
         }
     }
-}
-
-/// Copies a directory tree, leaving out `target` folders. Each file keeps
-/// its modification time: cargo shares a crate's artifacts between
-/// workspaces (it names them by crate, not by path) and rebuilds a crate
-/// only if a source file is newer than them, so the pristine crates of a
-/// scratch workspace are built once for every grade, not once per grade.
-pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let path = entry.path();
-        let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            if entry.file_name() != "target" {
-                copy_tree(&path, &dest)?;
-            }
-        } else if entry.file_type()?.is_file() {
-            fs::copy(&path, &dest)?;
-            let modified = entry.metadata()?.modified()?;
-            fs::File::options()
-                .write(true)
-                .open(&dest)?
-                .set_modified(modified)?;
-        }
-    }
-    Ok(())
 }
 
 /// The workspace manifest for a scratch workspace: ours, with `members`
