@@ -147,7 +147,7 @@ pub struct GradeArgs {
     /// The reports folder (default target/labtest/grade): each submission
     /// gets its own folder in it, named after it (NAME-2, ... when another
     /// submission of that name has one).
-    #[arg(long)]
+    #[arg(long, value_parser = absolute_path)]
     out: Option<PathBuf>,
     /// Gradescope's results.json (default: in the submission's folder).
     #[arg(long)]
@@ -167,7 +167,7 @@ pub struct BatchArgs {
     #[command(flatten)]
     run: RunArgs,
     /// The reports folder (default target/labtest/batch).
-    #[arg(long)]
+    #[arg(long, value_parser = absolute_path)]
     out: Option<PathBuf>,
     /// Grade only share I of N of the class (round-robin over the sorted
     /// submissions, as cargo-nextest's --partition count:I/N); needs
@@ -192,6 +192,14 @@ pub struct CatalogArgs {
     only: Vec<String>,
     #[command(flatten)]
     run: RunArgs,
+}
+
+/// A reports folder as an absolute path (from the current folder). The
+/// scratch workspaces inside it are built and replayed from other folders
+/// (cargo and clippy run in them; a replay line is pasted anywhere), where
+/// a relative path would name nothing.
+fn absolute_path(arg: &str) -> Result<PathBuf, String> {
+    std::path::absolute(arg).map_err(|e| format!("{arg}: {e}"))
 }
 
 /// Bad usage: the message, exit 2.
