@@ -340,6 +340,31 @@ mod tests {
         }
     }
 
+    /// Every patch of the catalog applies to today's reference: a change
+    /// to the reference that breaks one fails here, not in the middle of
+    /// a class's `grade-catalog`.
+    #[test]
+    fn every_catalog_patch_applies_to_the_reference() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let bugs = entries(root, &[]).unwrap();
+        assert!(
+            bugs.len() > 20,
+            "the catalog lost its patches: {}",
+            bugs.len()
+        );
+        let scratch = std::env::temp_dir().join(format!("catalog-apply-{}", std::process::id()));
+        let mut broken = Vec::new();
+        for bug in &bugs[1..] {
+            let _ = fs::remove_dir_all(&scratch);
+            copy_tree(&root.join("raft/src"), &scratch.join("src")).unwrap();
+            if let Err(err) = apply(bug.patch.as_ref().unwrap(), &scratch) {
+                broken.push(err);
+            }
+        }
+        let _ = fs::remove_dir_all(&scratch);
+        assert!(broken.is_empty(), "{}", broken.join("\n"));
+    }
+
     fn bug(name: &str, patch: bool) -> Bug {
         Bug {
             name: name.into(),
