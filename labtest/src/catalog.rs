@@ -290,6 +290,17 @@ fn claims(graded: &[(&Bug, Grade)], in_catalog: usize, parts: &[Part]) -> String
         .iter()
         .filter(|g| g.built && g.score >= g.max_score)
         .count();
+    // Said only when the extra set was graded: otherwise no bug can be
+    // caught "only through" it, and the count means nothing.
+    let extra_graded = graded.iter().any(|(_, g)| g.extra_max_score > 0.0);
+    let (extra_every, extra_some) = if extra_graded {
+        (
+            format!(", {extra_only} of them only through the extra set"),
+            format!(" ({extra_only} only through the extra set)"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     let on = format!("on part {}", part::joined(parts));
     let graded_of = if bugs.len() == in_catalog {
         format!("all {in_catalog} catalog bugs graded {on}")
@@ -302,12 +313,10 @@ fn claims(graded: &[(&Bug, Grade)], in_catalog: usize, parts: &[Part]) -> String
     out.push(if bugs.is_empty() {
         "no catalog bug graded".to_string()
     } else if below.len() == bugs.len() {
-        format!(
-            "{graded_of}: every one scores below full marks, {extra_only} of them only through the extra set"
-        )
+        format!("{graded_of}: every one scores below full marks{extra_every}")
     } else {
         format!(
-            "{graded_of}: {} score below full marks ({extra_only} only through the extra set), {} score full marks",
+            "{graded_of}: {} score below full marks{extra_some}, {} score full marks",
             below.len(),
             bugs.len() - below.len()
         )
@@ -410,6 +419,24 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("every"), "{text}");
+        // Without the extra set graded, the claims do not mention it.
+        let no_extra = |go| Grade {
+            extra_max_score: 0.0,
+            extra_score: 0.0,
+            ..grade(go, None)
+        };
+        let two_d = [
+            (&reference, no_extra(15.0)),
+            (&a, no_extra(10.0)),
+            (&b, no_extra(15.0)),
+        ];
+        let text = claims(&two_d, 2, &[Part::A]);
+        assert!(
+            text.ends_with(
+                "all 2 catalog bugs graded on part 2A: 1 score below full marks, 1 score full marks"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
