@@ -1,7 +1,7 @@
 //! `labtest grade-catalog`: grading fidelity. Each patch in
 //! `grading/bugs/` puts one real student bug into a copy of the reference
 //! Raft; each variant is graded like a submission on the parts asked for
-//! (all by default; our extra tests where 2A is graded), and the table
+//! (all by default; our extra tests where 2A or 2C is graded), and the table
 //! shows each part's score and which tests caught which bug, or "not
 //! caught" for a bug that scored full marks. The reference itself is
 //! graded first and must score full marks.

@@ -34,7 +34,7 @@ pub struct Settings {
     pub timeout: Duration,
     /// The parts graded, sorted, none twice.
     pub parts: Vec<Part>,
-    /// Also run the extra tests (reported apart; part 2A's only).
+    /// Also run the extra tests of the graded parts (reported apart).
     pub extra: bool,
     /// Count the extra tests in the score.
     pub extra_in_score: bool,
@@ -316,8 +316,13 @@ fn prepare(
     // SAFETY of the environment: the builds and the runs below read
     // CARGO_TARGET_DIR; set once per grading process, before any thread.
     let mut targets: Vec<String> = s.parts.iter().map(|p| p.target().to_string()).collect();
-    if s.extra && s.parts.contains(&Part::A) {
-        targets.push(part::EXTRA_TARGET.into());
+    if s.extra {
+        targets.extend(
+            s.parts
+                .iter()
+                .filter_map(|p| p.extra_target())
+                .map(String::from),
+        );
     }
     let source = Source {
         package: "tests".into(),

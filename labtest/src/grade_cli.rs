@@ -86,11 +86,11 @@ impl RunArgs {
     }
 
     /// Err when the arguments ask for something that cannot be graded: the
-    /// extra tests without part 2A.
+    /// extra tests without a part that has some (2A, 2C).
     fn check(&self) -> Result<(), String> {
-        if (self.extra || self.extra_in_score) && !self.parts().contains(&Part::A) {
+        if (self.extra || self.extra_in_score) && !part::has_extra(&self.parts()) {
             return Err(format!(
-                "the extra tests belong to part 2A, which --part {} leaves out: add 2a",
+                "the extra tests belong to parts 2A and 2C, which --part {} leaves out: add 2a or 2c",
                 part::joined(&self.parts())
                     .to_ascii_lowercase()
                     .replace('+', ",")
@@ -100,14 +100,14 @@ impl RunArgs {
     }
 
     /// The settings of a grade; `extra` asks for the extra tests, which
-    /// run only where part 2A is graded.
+    /// run only where a part that has some (2A, 2C) is graded.
     fn settings(&self, root: &Path, extra: bool, seed: u64) -> Settings {
         let parts = self.parts();
         Settings {
             runs: self.runs as usize,
             parallel: self.parallel as usize,
             timeout: Duration::from_secs(self.timeout),
-            extra: (extra || self.extra || self.extra_in_score) && parts.contains(&Part::A),
+            extra: (extra || self.extra || self.extra_in_score) && part::has_extra(&parts),
             parts,
             extra_in_score: self.extra_in_score,
             seed,

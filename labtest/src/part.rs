@@ -3,7 +3,8 @@
 //!
 //! Points follow Go's lab, which grades per test: each of Go's 28 tests of
 //! 2A-2D is worth the same 5 points (2A 15, 2B 50, 2C 40, 2D 35). Our extra
-//! tests (2A only) have no Go name and are reported apart unless asked for.
+//! tests (parts 2A and 2C) have no Go name and are reported apart unless
+//! asked for.
 //! This module only describes the tests; it never runs one.
 
 use std::fmt;
@@ -44,6 +45,15 @@ impl Part {
             Part::D => "raft_2d",
         }
     }
+
+    /// The binary of its extra tests (ours, not Go's), if it has any.
+    pub fn extra_target(self) -> Option<&'static str> {
+        match self {
+            Part::A => Some("raft_2a_extra"),
+            Part::C => Some("raft_2c_extra"),
+            Part::B | Part::D => None,
+        }
+    }
 }
 
 impl fmt::Display for Part {
@@ -51,9 +61,6 @@ impl fmt::Display for Part {
         f.write_str(self.label())
     }
 }
-
-/// The binary of the extra tests (part 2A).
-pub const EXTRA_TARGET: &str = "raft_2a_extra";
 
 /// One graded test.
 #[derive(Clone, Copy, Debug)]
@@ -78,18 +85,18 @@ const fn go(name: &'static str, go_name: &'static str, part: Part) -> Graded {
     }
 }
 
-const fn extra(name: &'static str) -> Graded {
+const fn extra(name: &'static str, part: Part) -> Graded {
     Graded {
         name,
         go_name: name,
-        part: Part::A,
+        part,
         points: 5.0,
         extra: true,
     }
 }
 
 /// Every graded test, in Go's order, the extra set last.
-pub const TESTS: [Graded; 32] = [
+pub const TESTS: [Graded; 33] = [
     go("initial_election_2a", "TestInitialElection2A", Part::A),
     go("re_election_2a", "TestReElection2A", Part::A),
     go("many_elections_2a", "TestManyElections2A", Part::A),
@@ -130,10 +137,11 @@ pub const TESTS: [Graded; 32] = [
     ),
     go("snapshot_all_crash_2d", "TestSnapshotAllCrash2D", Part::D),
     go("snapshot_init_2d", "TestSnapshotInit2D", Part::D),
-    extra("heartbeat_rate_2a_extra"),
-    extra("stable_leader_2a_extra"),
-    extra("elections_per_failure_2a_extra"),
-    extra("many_elections_2a_extra"),
+    extra("heartbeat_rate_2a_extra", Part::A),
+    extra("stable_leader_2a_extra", Part::A),
+    extra("elections_per_failure_2a_extra", Part::A),
+    extra("many_elections_2a_extra", Part::A),
+    extra("vote_survives_crash_2c_extra", Part::C),
 ];
 
 /// The tests of `parts` (the extra ones only with `extra`), in Go's order.
@@ -142,6 +150,11 @@ pub fn tests_of(parts: &[Part], extra: bool) -> impl Iterator<Item = &'static Gr
     TESTS
         .iter()
         .filter(move |t| parts.contains(&t.part) && (extra || !t.extra))
+}
+
+/// Whether any of `parts` has extra tests.
+pub fn has_extra(parts: &[Part]) -> bool {
+    parts.iter().any(|p| p.extra_target().is_some())
 }
 
 /// Parses one `--part` value: `2a`, `2b`, `2c`, `2d` (any case) or `all`.
@@ -208,10 +221,18 @@ mod tests {
             assert!(t.go_name.ends_with(t.part.label()), "{}", t.go_name);
             assert!(t.name.ends_with(&t.part.label().to_ascii_lowercase()));
         }
-        // The extra set is 2A's, and only with `extra`.
-        assert!(tests_of(&[Part::B, Part::C], true).all(|t| !t.extra));
+        // The extra sets are 2A's and 2C's, only with `extra`, each test
+        // named for its part and run by its part's extra binary.
+        assert!(tests_of(&[Part::B, Part::D], true).all(|t| !t.extra));
         assert_eq!(tests_of(&[Part::A], true).filter(|t| t.extra).count(), 4);
+        assert_eq!(tests_of(&[Part::C], true).filter(|t| t.extra).count(), 1);
         assert_eq!(tests_of(&[Part::A], false).count(), 3);
+        assert_eq!(tests_of(&[Part::C], false).count(), 8);
+        for t in TESTS.iter().filter(|t| t.extra) {
+            let suffix = format!("_{}_extra", t.part.label().to_ascii_lowercase());
+            assert!(t.name.ends_with(&suffix), "{}", t.name);
+            assert!(t.part.extra_target().is_some(), "{}", t.name);
+        }
     }
 
     #[test]

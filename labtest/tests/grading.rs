@@ -893,14 +893,18 @@ fn a_part_that_does_not_exist_is_refused_before_anything_runs() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_contains(&out, "the parts are 2a, 2b, 2c, 2d, or all");
     assert!(!text(&out).contains("grading reference"), "{}", text(&out));
-    // The extra tests are 2A's: asking for them without 2A is refused too.
+    // The extra tests are 2A's and 2C's: asking for them without either is
+    // refused too.
     let out = labtest(&grading_args(
         "grade",
         &sub,
         &dir.join("out"),
-        &["--part", "2c", "--extra"],
+        &["--part", "2b,2d", "--extra"],
     ));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert_contains(&out, "the extra tests belong to part 2A");
+    assert_contains(
+        &out,
+        "the extra tests belong to parts 2A and 2C, which --part 2b,2d leaves out: add 2a or 2c",
+    );
     assert!(!dir.join("out").exists(), "a refused grade wrote reports");
 }

@@ -17,6 +17,7 @@ use labrpc::sync::{Arc, Mutex};
 use labrpc::time::{self, Duration, Instant};
 use labrpc::{Network, Server, event, rand, thread};
 use raft::Persister;
+use std::collections::BTreeSet;
 
 /// A running test's peers and network.
 pub struct Config<R: Peer> {
@@ -95,6 +96,9 @@ pub(crate) struct Shared<R> {
     pub connected: Vec<bool>,
     pub saved: Vec<Option<Persister>>,
     pub end_names: Vec<Vec<String>>,
+    /// Links cut between two connected peers (`cut_link`), each pair
+    /// `(low, high)`: neither end of it is enabled while it is cut.
+    pub cut_links: BTreeSet<(usize, usize)>,
     /// How many times each peer was started (a restart is a new peer).
     pub instances: Vec<u64>,
     /// The last connect, disconnect, crash or restart since the config
@@ -104,6 +108,11 @@ pub(crate) struct Shared<R> {
     pub failures: usize,
     /// The network is reliable.
     pub reliable: bool,
+}
+
+/// The key of the link between peers `i` and `j` in `Shared::cut_links`.
+fn link(i: usize, j: usize) -> (usize, usize) {
+    (i.min(j), i.max(j))
 }
 
 /// The time limit of one test, from make_config (Go: 120 s).
@@ -125,6 +134,7 @@ impl<R: Peer> Config<R> {
                 connected: vec![false; n],
                 saved: (0..n).map(|_| None).collect(),
                 end_names: vec![Vec::new(); n],
+                cut_links: BTreeSet::new(),
                 instances: vec![0; n],
                 last_change: None,
                 failures: 0,
@@ -255,18 +265,45 @@ impl<R: Peer> Config<R> {
     }
 
     /// Go's `connect`: enables peer `i`'s ends to every connected peer and
-    /// theirs to it.
+    /// theirs to it (not over a link `cut_link` cut).
     pub fn connect(&self, i: usize) {
         let mut shared = self.shared.lock();
         shared.connected[i] = true;
         shared.last_change = Some(time::now());
         for j in 0..self.n {
-            if shared.connected[j] {
+            if shared.connected[j] && !shared.cut_links.contains(&link(i, j)) {
                 self.net.enable(&shared.end_names[i][j], true);
                 self.net.enable(&shared.end_names[j][i], true);
             }
         }
         event!(Some(i), "connect");
+    }
+
+    /// Ours, not Go's: cuts the link between peers `i` and `j` both ways,
+    /// whether or not they are connected, until `heal_link`. Each stays
+    /// connected to the others: a partition that is not a clean split (a
+    /// peer can reach two peers that cannot reach each other).
+    pub fn cut_link(&self, i: usize, j: usize) {
+        let mut shared = self.shared.lock();
+        if shared.cut_links.insert(link(i, j)) {
+            shared.failures += 1;
+        }
+        shared.last_change = Some(time::now());
+        self.net.enable(&shared.end_names[i][j], false);
+        self.net.enable(&shared.end_names[j][i], false);
+        event!(Some(i), "cut_link", to = j);
+    }
+
+    /// Ours, not Go's: undoes `cut_link(i, j)`; the link carries messages
+    /// again if both peers are connected.
+    pub fn heal_link(&self, i: usize, j: usize) {
+        let mut shared = self.shared.lock();
+        shared.cut_links.remove(&link(i, j));
+        shared.last_change = Some(time::now());
+        let enabled = shared.connected[i] && shared.connected[j];
+        self.net.enable(&shared.end_names[i][j], enabled);
+        self.net.enable(&shared.end_names[j][i], enabled);
+        event!(Some(i), "heal_link", to = j);
     }
 
     /// Go's `disconnect`: disables every end from and to peer `i`.

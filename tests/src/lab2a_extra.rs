@@ -20,7 +20,7 @@ use labrpc::time::Duration;
 
 /// A config of `servers` peers on a reliable network whose monitors run
 /// from the start, its test begun under `title`.
-fn monitored<R: Peer>(servers: usize, title: &str) -> Config<R> {
+pub(crate) fn monitored<R: Peer>(servers: usize, title: &str) -> Config<R> {
     let mut cfg = Config::<R>::new(servers, false, false);
     cfg.start_monitors();
     cfg.begin(title);

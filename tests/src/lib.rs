@@ -27,6 +27,7 @@ pub mod lab2a;
 pub mod lab2a_extra;
 pub mod lab2b;
 pub mod lab2c;
+pub mod lab2c_extra;
 pub mod lab2d;
 pub mod limit;
 pub mod monitor;

@@ -27,8 +27,9 @@
 //!
 //! It only looks: it calls nothing on a Raft but `get_state`, and never
 //! holds the config's lock while doing so. It must never fail a correct
-//! Raft: the two timing rules hold only on a reliable network, only once
-//! the connections have not changed for [`SETTLE`], and never within
+//! Raft: the two timing rules hold only on a reliable network with no link
+//! cut, only once the connections have not changed for [`SETTLE`], and
+//! never within
 //! [`STALL_EXCUSE`] of a stall (a thread of the process woke
 //! [`STALL`] or more late: the monitor's own sleep, or any sleep the time
 //! layer measured), because a stalled process can make a correct Raft
@@ -179,6 +180,9 @@ pub struct View {
     /// Which start of each peer answered (a restart is a new peer).
     pub instances: Vec<u64>,
     pub connected: Vec<bool>,
+    /// Some link between two peers is cut (`Config::cut_link`): who hears
+    /// whom is no longer "connected or not", so the timing rules are off.
+    pub links_cut: bool,
     /// Since the monitor started: the last connect, disconnect, crash or
     /// restart (None: none since the peers started).
     pub last_change: Option<Duration>,
@@ -411,11 +415,14 @@ impl Watch {
 }
 
 /// Whether the timing rules apply from `before` to `now`: a reliable
-/// network, connections unchanged for [`SETTLE`], a majority connected.
+/// network with no link cut, connections unchanged for [`SETTLE`], a
+/// majority connected.
 fn rules_apply(at: Duration, before: &View, now: &View) -> bool {
     let since_change = now.last_change.map(|c| at.saturating_sub(c));
     before.reliable
         && now.reliable
+        && !before.links_cut
+        && !now.links_cut
         && since_change.is_none_or(|d| d >= SETTLE)
         && before.failures == now.failures
         && before.connected == now.connected
@@ -513,6 +520,7 @@ fn sample<R: Peer>(shared: &Mutex<Shared<R>>, t0: Instant) -> View {
         states,
         instances: shared.instances.clone(),
         connected: shared.connected.clone(),
+        links_cut: !shared.cut_links.is_empty(),
         last_change: shared.last_change.map(|c| c.saturating_duration_since(t0)),
         reliable: shared.reliable,
         failures: shared.failures,
@@ -540,6 +548,7 @@ mod tests {
             states: states.iter().map(|&s| Some(s)).collect(),
             instances: vec![1; states.len()],
             connected: vec![true; states.len()],
+            links_cut: false,
             last_change: None,
             reliable: true,
             failures: 0,
@@ -689,6 +698,21 @@ mod tests {
         election.reliable = true;
         election.instances[2] = 2;
         run(&mut Watch::default(), S, &rounds(&stable, &election)).unwrap();
+    }
+
+    #[test]
+    fn a_cut_link_lifts_the_timing_rules_but_not_election_safety() {
+        let mut stable = view(&[(2, true), (2, false), (2, false)]);
+        let mut election = view(&[(2, true), (2, false), (3, false)]);
+        let judged = rounds(&stable, &election);
+        assert!(run(&mut Watch::default(), S, &judged).is_err());
+        stable.links_cut = true;
+        election.links_cut = true;
+        run(&mut Watch::default(), S, &rounds(&stable, &election)).unwrap();
+        let mut two_leaders = view(&[(2, true), (2, true), (2, false)]);
+        two_leaders.links_cut = true;
+        let err = run(&mut Watch::default(), S, &[stable, two_leaders]).unwrap_err();
+        assert!(err.contains("servers 0 and 1 both led term 2"), "{err}");
     }
 
     #[test]

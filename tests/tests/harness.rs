@@ -471,6 +471,19 @@ fn monitor_in_virtual_time_catches_a_second_leader_for_50_us() {
     assert_names_two_leaders_and_their_term(&output);
 }
 
+/// The reference restarted with its vote erased (the catalog's
+/// forgets-to-persist-vote) grants two candidates of one term when the
+/// 2C extra test crashes the voter between their requests.
+#[test]
+fn a_vote_forgotten_in_a_crash_gives_two_leaders_of_a_term() {
+    let output = assert_monitor_catches(
+        "forgets-vote",
+        "vote_survives_crash_2c_extra",
+        "election safety (§5.2): servers ",
+    );
+    assert_names_two_leaders_and_their_term(&output);
+}
+
 #[test]
 fn monitor_catches_a_leader_stepping_down_within_its_term() {
     assert_monitor_catches(

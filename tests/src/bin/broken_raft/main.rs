@@ -29,6 +29,7 @@
 //! | `never-compacts` | ignores the service's snapshots: the log never shrinks |
 //! | `snapshot-index-off-by-one` | hands the service each snapshot from the leader with its index one too high |
 //! | `stale-command-after-snapshot` | after each snapshot from the leader, applies the command before it again |
+//! | `forgets-vote` | the reference, restarted with its persisted vote erased: it can vote twice in one term |
 //!
 //! `brief-second-leader`, `steps-down`, `keeps-electing` and
 //! `flash-second-leader` wrap the reference Raft and change only what
@@ -39,7 +40,8 @@
 //! every clock advance sees what real-time sampling misses. `no-majority`
 //! to `applies-garbage` are the fake of `shared_log.rs`, for the 2B/2C
 //! checks; the last three wrap the reference Raft (`snapshots.rs`), for
-//! the 2D checks. Each kind runs
+//! the 2D checks; `forgets-vote` (`forgets_vote.rs`) proves the 2C extra
+//! test. Each kind runs
 //! every part's tests and our extra tests.
 
 use labrpc::chan::Sender;
@@ -50,8 +52,10 @@ use labrpc::{ClientEnd, Service, thread};
 use raft::{ApplyMsg, Persister};
 use tests::Peer;
 
+mod forgets_vote;
 mod shared_log;
 mod snapshots;
+use forgets_vote::ForgetsVote;
 use shared_log::SharedLog;
 use snapshots::BrokenSnapshots;
 
@@ -386,6 +390,7 @@ impl<const KIND: u8> Peer for Lying<KIND> {
 fn all_tests<R: Peer>() -> Vec<tests::LabTest> {
     let mut all = tests::lab2_tests::<R>();
     all.extend(tests::lab2a_extra::tests::<R>());
+    all.extend(tests::lab2c_extra::tests::<R>());
     all
 }
 
@@ -420,9 +425,10 @@ fn main() {
         "stale-command-after-snapshot" => {
             all_tests::<BrokenSnapshots<{ snapshots::STALE_COMMAND_AFTER_SNAPSHOT }>>()
         }
+        "forgets-vote" => all_tests::<ForgetsVote>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, std-thread, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage, never-compacts, snapshot-index-off-by-one, stale-command-after-snapshot; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, std-thread, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage, never-compacts, snapshot-index-off-by-one, stale-command-after-snapshot, forgets-vote; got {other:?}"
             );
             std::process::exit(2);
         }
