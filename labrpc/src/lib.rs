@@ -18,6 +18,7 @@
 //! | handler returned | one more check: a deleted or replaced server never delivers a reply |
 //! | unreliable | the reply is lost with probability 1/10 |
 //! | long reordering | with probability 2/3 the reply waits 200 ms + uniform(0..=uniform(0..2000)) ms |
+//! | duplicates (ours, [`Network::set_duplicates`]; off unless a test asks) | one delivered request in 4 is delivered again 0-1000 ms later; the copy's reply is thrown away |
 //! | end disabled or no server | the call fails after 0-6999 ms (long delays) or 0-99 ms |
 //! | after [`Network::cleanup`] | every call fails at once; every network thread ends |
 //!
@@ -83,5 +84,5 @@ pub mod time;
 mod workers;
 
 pub use end::{ClientEnd, Sent};
-pub use network::{DEAD_CHECK_PERIOD, Network};
+pub use network::{DEAD_CHECK_PERIOD, DUPLICATE_DELAY, DUPLICATE_ONE_IN, Network};
 pub use service::{Server, Service};

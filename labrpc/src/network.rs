@@ -24,6 +24,13 @@ use std::time::Duration;
 /// still there and its end still enabled.
 pub const DEAD_CHECK_PERIOD: Duration = Duration::from_millis(100);
 
+/// With duplicates on, one delivered request in this many is delivered
+/// again ([`Network::set_duplicates`]).
+pub const DUPLICATE_ONE_IN: u64 = 4;
+
+/// With duplicates on, a copy arrives up to this long after its request.
+pub const DUPLICATE_DELAY: Duration = Duration::from_millis(1000);
+
 /// An in-process network of named client ends and named servers.
 ///
 /// Cloning gives another handle to the same network.
@@ -47,6 +54,7 @@ struct Tables {
     reliable: bool,
     long_delays: bool,
     long_reordering: bool,
+    duplicates: bool,
     /// Every end by name, and whether it is enabled.
     enabled: HashMap<String, bool>,
     /// The server name each end is connected to.
@@ -61,6 +69,7 @@ pub(crate) struct Route {
     server: Option<(String, Server)>,
     reliable: bool,
     long_reordering: bool,
+    duplicates: bool,
 }
 
 impl Default for Network {
@@ -78,6 +87,7 @@ impl Network {
                 reliable: true,
                 long_delays: false,
                 long_reordering: false,
+                duplicates: false,
                 enabled: HashMap::new(),
                 connections: HashMap::new(),
                 servers: HashMap::new(),
@@ -105,6 +115,15 @@ impl Network {
     /// Two replies in three are held back 200 ms to 2.2 s.
     pub fn set_long_reordering(&self, yes: bool) {
         self.0.tables.lock().long_reordering = yes;
+    }
+
+    /// Ours, not Go's: one delivered request in [`DUPLICATE_ONE_IN`] is
+    /// delivered to its server again, up to [`DUPLICATE_DELAY`] later, and
+    /// the copy's reply is thrown away. Raft must tolerate duplicated and
+    /// late messages (§5.1: "the network can duplicate, delay or lose
+    /// messages"); Go's network never duplicates one.
+    pub fn set_duplicates(&self, yes: bool) {
+        self.0.tables.lock().duplicates = yes;
     }
 
     /// A new client end called `name`, disabled and unconnected.
@@ -210,7 +229,7 @@ impl NetState {
     /// Carries a request [`NetState::send`] put on the network and returns
     /// the encoded reply, or `None` where Go's `Call` returns false.
     pub(crate) fn carry(
-        &self,
+        self: &Arc<Self>,
         (id, route): (u64, Route),
         end: &str,
         svc_meth: &str,
@@ -236,7 +255,7 @@ impl NetState {
     /// The journey of one request after it was counted: the reply, or why
     /// the call fails.
     fn travel(
-        &self,
+        self: &Arc<Self>,
         id: u64,
         end: &str,
         svc_meth: &str,
@@ -265,6 +284,9 @@ impl NetState {
             }
         }
 
+        if route.duplicates && rand::chance(1, DUPLICATE_ONE_IN) {
+            self.deliver_copy_later(id, &server_name, &server, svc_meth, &args);
+        }
         let reply = self.run_handler(end, &server_name, &server, svc_meth, args)?;
 
         if !route.reliable && rand::chance(100, 1000) {
@@ -303,7 +325,45 @@ impl NetState {
             server,
             reliable: tables.reliable,
             long_reordering: tables.long_reordering,
+            duplicates: tables.duplicates,
         }
+    }
+
+    /// Delivers a copy of request `id` to `server` up to
+    /// [`DUPLICATE_DELAY`] from now, on a thread of its own, if `server`
+    /// is still the one named `server_name` then (a crashed server gets no
+    /// copy; a disabled end does not stop one already in the network, as
+    /// it does not stop a request). The copy's reply is thrown away.
+    fn deliver_copy_later(
+        self: &Arc<Self>,
+        id: u64,
+        server_name: &str,
+        server: &Server,
+        svc_meth: &str,
+        args: &[u8],
+    ) {
+        let delay = rand::millis(0..DUPLICATE_DELAY.as_millis() as u64 + 1);
+        crate::event!(
+            None,
+            "rpc_duplicate",
+            id = id,
+            ms = delay.as_millis() as u64
+        );
+        let net = self.clone();
+        let (server_name, server) = (server_name.to_string(), server.clone());
+        let (svc_meth, args) = (svc_meth.to_string(), args.to_vec());
+        crate::thread::spawn("labrpc-duplicate", move || {
+            if !net.pause(delay) {
+                return;
+            }
+            let alive = matches!(
+                net.tables.lock().servers.get(&server_name),
+                Some(Some(s)) if Server::same(s, &server)
+            );
+            if alive {
+                let _ = server.dispatch(&svc_meth, &args);
+            }
+        });
     }
 
     /// Runs the handler on its own thread and waits for it, giving up when

@@ -315,6 +315,54 @@ fn unreliable_drop_rates_match_go() {
     net.cleanup();
 }
 
+/// Ours: with duplicates on, about one request in four reaches its handler
+/// a second time, within a second, and the caller sees one reply; a server
+/// deleted meanwhile gets no copy.
+#[test]
+fn duplicates_deliver_a_late_copy_of_one_request_in_four() {
+    use labrpc::{DUPLICATE_DELAY, DUPLICATE_ONE_IN};
+    let net = Network::new();
+    net.set_duplicates(true);
+    let js = serve_junk(&net, "s");
+    let e = end_to(&net, "c", "s");
+    let trials = 400;
+    let replies = (0..trials)
+        .filter(|i| {
+            e.call::<i64, String>("JunkServer.Handler2", &(*i as i64))
+                .is_some()
+        })
+        .count();
+    assert_eq!(
+        replies, trials,
+        "a duplicate must not cost its request the reply"
+    );
+    time::sleep(DUPLICATE_DELAY + Duration::from_millis(500));
+    let copies = js.log2.lock().len() - trials;
+    assert!(
+        within_four_sigma(copies, trials, 1.0 / DUPLICATE_ONE_IN as f64),
+        "{copies} copies of {trials} requests"
+    );
+    // Every copy repeats a request that was sent.
+    let seen = js.log2.lock().clone();
+    assert!(
+        seen.iter().all(|&x| (0..trials as i64).contains(&x)),
+        "{seen:?}"
+    );
+
+    // Copies still in the network when their server is deleted vanish
+    // (about 100 are then; one whose check of its server the deletion
+    // overtook may still land).
+    for i in 0..trials as i64 {
+        e.call::<i64, String>("JunkServer.Handler2", &i);
+    }
+    net.delete_server("s");
+    let before = js.log2.lock().len();
+    time::sleep(DUPLICATE_DELAY + Duration::from_millis(500));
+    let late = js.log2.lock().len() - before;
+    assert!(late <= 2, "a deleted server got {late} copies");
+    net.cleanup();
+}
+
 #[test]
 fn disabled_end_fails_within_go_delays() {
     judged("disabled_end_fails_within_go_delays", || {

@@ -96,7 +96,7 @@ const fn extra(name: &'static str, part: Part) -> Graded {
 }
 
 /// Every graded test, in Go's order, the extra set last.
-pub const TESTS: [Graded; 33] = [
+pub const TESTS: [Graded; 34] = [
     go("initial_election_2a", "TestInitialElection2A", Part::A),
     go("re_election_2a", "TestReElection2A", Part::A),
     go("many_elections_2a", "TestManyElections2A", Part::A),
@@ -142,6 +142,7 @@ pub const TESTS: [Graded; 33] = [
     extra("elections_per_failure_2a_extra", Part::A),
     extra("many_elections_2a_extra", Part::A),
     extra("vote_survives_crash_2c_extra", Part::C),
+    extra("late_copies_lose_nothing_2c_extra", Part::C),
 ];
 
 /// The tests of `parts` (the extra ones only with `extra`), in Go's order.
@@ -225,7 +226,7 @@ mod tests {
         // named for its part and run by its part's extra binary.
         assert!(tests_of(&[Part::B, Part::D], true).all(|t| !t.extra));
         assert_eq!(tests_of(&[Part::A], true).filter(|t| t.extra).count(), 4);
-        assert_eq!(tests_of(&[Part::C], true).filter(|t| t.extra).count(), 1);
+        assert_eq!(tests_of(&[Part::C], true).filter(|t| t.extra).count(), 2);
         assert_eq!(tests_of(&[Part::A], false).count(), 3);
         assert_eq!(tests_of(&[Part::C], false).count(), 8);
         for t in TESTS.iter().filter(|t| t.extra) {

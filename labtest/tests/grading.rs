@@ -783,11 +783,15 @@ fn scores(json: &serde_json::Value) -> Vec<(String, f64, f64)> {
 /// Grades `sub` on `parts` in virtual time, seed 2026, checking that the
 /// grade finished.
 fn grade_parts_in_virtual_time(sub: &Path, out: &Path, parts: &str) -> (Output, serde_json::Value) {
-    let (output, json) = grade(
-        sub,
-        out,
-        &["--part", parts, "--time", "virtual", "--seed", "2026"],
-    );
+    grade_in_virtual_time(sub, out, &["--part", parts])
+}
+
+/// Grades `sub` in virtual time on seed 2026 with `args`; the grade must
+/// finish.
+fn grade_in_virtual_time(sub: &Path, out: &Path, args: &[&str]) -> (Output, serde_json::Value) {
+    let mut args = args.to_vec();
+    args.extend_from_slice(&["--time", "virtual", "--seed", "2026"]);
+    let (output, json) = grade(sub, out, &args);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert_eq!(json["incomplete"], false, "{json}");
     (output, json)
@@ -798,11 +802,20 @@ fn the_reference_gets_full_marks_on_2b_and_2c_in_virtual_time() {
     let _serial = serial();
     let dir = scratch("grading", "parts-reference");
     let sub = submission(&dir, |lib| lib);
-    let (out, json) = grade_parts_in_virtual_time(&sub, &dir.join("out"), "2b,2c");
-    // Each of Go's 18 tests of 2B and 2C, under Go's name, worth 5 points.
+    let (out, json) =
+        grade_in_virtual_time(&sub, &dir.join("out"), &["--part", "2b,2c", "--extra"]);
+    // Each of Go's 18 tests of 2B and 2C, under Go's name, worth 5 points,
+    // then the 2C extra set, reported apart.
     let tests = scores(&json);
     let names: Vec<&str> = tests.iter().map(|(n, _, _)| n.as_str()).collect();
-    assert_eq!(names.len(), 18, "{json}");
+    assert_eq!(names.len(), 20, "{json}");
+    assert_eq!(
+        names[18..],
+        [
+            "vote_survives_crash_2c_extra (extra)",
+            "late_copies_lose_nothing_2c_extra (extra)"
+        ]
+    );
     assert_eq!(names[0], "TestBasicAgree2B");
     assert_eq!(names[9], "TestCount2B");
     assert_eq!(names[10], "TestPersist12C");
@@ -819,6 +832,35 @@ fn the_reference_gets_full_marks_on_2b_and_2c_in_virtual_time() {
         "{json}"
     );
     assert_contains(&out, "score: 90/90 (2B 50/50, 2C 40/40)");
+}
+
+/// A follower that cuts its log on every AppendEntries passes all of Go's
+/// 2C tests (0 of 900 runs caught it); the 2C extra set's late copies of
+/// AppendEntries catch it, and the grade says so apart from the score.
+#[test]
+fn a_bug_go_misses_loses_only_the_2c_extra_test_that_catches_it() {
+    let _serial = serial();
+    let dir = scratch("grading", "extra-2c-bug");
+    let sub = catalog_bug(&dir, "truncates-matching-entries");
+    let (out, json) = grade_in_virtual_time(&sub, &dir.join("out"), &["--part", "2c", "--extra"]);
+    let tests = scores(&json);
+    assert_eq!(tests.len(), 10, "{json}");
+    let lost: Vec<&str> = tests
+        .iter()
+        .filter(|(_, score, _)| *score == 0.0)
+        .map(|(name, _, _)| name.as_str())
+        .collect();
+    assert_eq!(
+        lost,
+        ["late_copies_lose_nothing_2c_extra (extra)"],
+        "{}\n{json}",
+        text(&out)
+    );
+    let output = test_output(&json, "late_copies_lose_nothing_2c_extra (extra)");
+    assert!(output.contains("apply error"), "{output}");
+    // The extra set is reported apart: Go's 2C score stays full.
+    assert_eq!(json["score"], 40.0, "{json}");
+    assert_contains(&out, "extra: 5/10");
 }
 
 /// The reference with the catalog bug `name` applied.

@@ -108,6 +108,8 @@ pub(crate) struct Shared<R> {
     pub failures: usize,
     /// The network is reliable.
     pub reliable: bool,
+    /// The network delivers late copies of requests (`set_duplicates`).
+    pub duplicates: bool,
 }
 
 /// The key of the link between peers `i` and `j` in `Shared::cut_links`.
@@ -139,6 +141,7 @@ impl<R: Peer> Config<R> {
                 last_change: None,
                 failures: 0,
                 reliable: !unreliable,
+                duplicates: false,
             })),
             applied: Arc::new(Mutex::new(Applied::new(n))),
             finished: Arc::new(AtomicBool::new(false)),
@@ -344,6 +347,13 @@ impl<R: Peer> Config<R> {
     pub fn set_unreliable(&self, unreliable: bool) {
         self.shared.lock().reliable = !unreliable;
         self.net.set_reliable(!unreliable);
+    }
+
+    /// Ours, not Go's: the network delivers late copies of some requests
+    /// (`Network::set_duplicates`). The monitors count it as unreliable.
+    pub fn set_duplicates(&self, yes: bool) {
+        self.shared.lock().duplicates = yes;
+        self.net.set_duplicates(yes);
     }
 
     /// Long reordering of replies (or not).

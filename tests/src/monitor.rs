@@ -186,6 +186,7 @@ pub struct View {
     /// Since the monitor started: the last connect, disconnect, crash or
     /// restart (None: none since the peers started).
     pub last_change: Option<Duration>,
+    /// No drops, delays or duplicates: Go's reliable network, copies off.
     pub reliable: bool,
     pub failures: usize,
 }
@@ -522,7 +523,7 @@ fn sample<R: Peer>(shared: &Mutex<Shared<R>>, t0: Instant) -> View {
         connected: shared.connected.clone(),
         links_cut: !shared.cut_links.is_empty(),
         last_change: shared.last_change.map(|c| c.saturating_duration_since(t0)),
-        reliable: shared.reliable,
+        reliable: shared.reliable && !shared.duplicates,
         failures: shared.failures,
     }
 }
