@@ -112,7 +112,7 @@ fn new_leader<R: Peer>(
 }
 
 /// Rounds of [`late_copies_lose_nothing`].
-pub const COPY_ROUNDS: usize = 5;
+pub const COPY_ROUNDS: usize = 10;
 
 /// Entries committed in each round while copies are on.
 const BURST: usize = 3;
