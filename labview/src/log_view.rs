@@ -201,11 +201,11 @@ impl View {
                 }
             }
             "step" => (format!("── {} ──", e.str("text").unwrap_or("")), "36", true),
-            "connect" | "disconnect" | "crash" | "restart" => {
+            "connect" | "disconnect" | "crash" | "restart" | "cut_link" | "heal_link" => {
                 let extra = show_fields(e, &[]);
                 let sym = match e.kind.as_str() {
-                    "connect" => "⇄",
-                    "disconnect" => "✂",
+                    "connect" | "heal_link" => "⇄",
+                    "disconnect" | "cut_link" => "✂",
                     "crash" => "☠",
                     _ => "↻",
                 };
@@ -257,6 +257,10 @@ impl View {
             "rpc_fail" => (format!("✗→{to} {m} {}", rpc.reason().unwrap_or("")), "31"),
             "rpc_delay" => (
                 format!("⏳→{to} {m} +{}ms", e.f64("ms").unwrap_or(0.0)),
+                "2;33",
+            ),
+            "rpc_duplicate" => (
+                format!("⧉→{to} {m} copy in {}ms", e.f64("ms").unwrap_or(0.0)),
                 "2;33",
             ),
             "rpc_reply" if verbose => {

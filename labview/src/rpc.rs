@@ -1,7 +1,7 @@
 //! Joining the network's RPC events into calls between peers.
 //!
 //! For: pairing each `rpc_send` with its `rpc_reply` / `rpc_fail` /
-//! `rpc_delay` by `id`, and naming the sender and the receiver peer through
+//! `rpc_delay` (and the network's late copies, `rpc_duplicate`) by `id`, and naming the sender and the receiver peer through
 //! the `end_created {end, from, to}` events (falling back to the send's
 //! `server` name, which is the receiver's index as text).
 //!
@@ -128,7 +128,7 @@ impl Rpcs {
                         delay_ms: None,
                     });
                 }
-                "rpc_reply" | "rpc_fail" | "rpc_delay" => {
+                "rpc_reply" | "rpc_fail" | "rpc_delay" | "rpc_duplicate" => {
                     let Some(&k) = e.u64("id").and_then(|id| open.get(&id)) else {
                         continue;
                     };
@@ -136,6 +136,9 @@ impl Rpcs {
                     let rpc = &mut rpcs.list[k];
                     match e.kind.as_str() {
                         "rpc_delay" => rpc.delay_ms = e.f64("ms"),
+                        // A late copy (the network's duplicates): the call
+                        // itself goes on.
+                        "rpc_duplicate" => {}
                         "rpc_reply" => {
                             rpc.reply_bytes = e.u64("bytes");
                             rpc.outcome = RpcOutcome::Replied;
