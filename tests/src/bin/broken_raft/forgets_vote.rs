@@ -23,21 +23,7 @@ impl Peer for ForgetsVote {
         }
         ForgetsVote(raft::Raft::make(p, me, s, a))
     }
-    fn get_state(&self) -> (u64, bool) {
-        self.0.get_state()
-    }
-    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
-        self.0.start(c)
-    }
-    fn kill(&self) {
-        self.0.kill()
-    }
-    fn snapshot(&self, i: u64, s: Vec<u8>) {
-        self.0.snapshot(i, s)
-    }
-    fn service(&self) -> Service {
-        self.0.service()
-    }
+    pass_through!(0; get_state, start, kill, snapshot, service);
 }
 
 /// The reference's persisted state with `voted_for` set to None.

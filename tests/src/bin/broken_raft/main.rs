@@ -52,6 +52,38 @@ use labrpc::{ClientEnd, Service, thread};
 use raft::{ApplyMsg, Persister};
 use tests::Peer;
 
+/// `Peer` methods a broken Raft passes straight to the Raft it wraps,
+/// `self.$inner`: `pass_through!(raft; get_state, start, service);` inside
+/// an `impl Peer`.
+macro_rules! pass_through {
+    ($inner:tt; $($method:ident),+) => { $(pass_through!(@ $inner $method);)+ };
+    (@ $inner:tt get_state) => {
+        fn get_state(&self) -> (u64, bool) {
+            self.$inner.get_state()
+        }
+    };
+    (@ $inner:tt start) => {
+        fn start(&self, command: Vec<u8>) -> (u64, u64, bool) {
+            self.$inner.start(command)
+        }
+    };
+    (@ $inner:tt kill) => {
+        fn kill(&self) {
+            self.$inner.kill()
+        }
+    };
+    (@ $inner:tt snapshot) => {
+        fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+            self.$inner.snapshot(index, snapshot)
+        }
+    };
+    (@ $inner:tt service) => {
+        fn service(&self) -> Service {
+            self.$inner.service()
+        }
+    };
+}
+
 mod forgets_vote;
 mod shared_log;
 mod snapshots;
@@ -89,14 +121,9 @@ impl Peer for TwoLeaders {
     fn get_state(&self) -> (u64, bool) {
         (1, true)
     }
-    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
-        self.0.start(c)
-    }
     fn kill(&self) {}
     fn snapshot(&self, _: u64, _: Vec<u8>) {}
-    fn service(&self) -> Service {
-        self.0.service()
-    }
+    pass_through!(0; start, service);
 }
 
 /// A thread takes the lock at start and never lets go; `get_state` waits
@@ -107,6 +134,8 @@ struct Deadlock<const WAITS: bool> {
     state: Arc<Mutex<u64>>,
     /// Kept so that the holder's channel never disconnects.
     _never: Sender<()>,
+    /// Everything but `get_state` does nothing.
+    inert: NeverElects,
 }
 
 impl<const WAITS: bool> Peer for Deadlock<WAITS> {
@@ -129,19 +158,13 @@ impl<const WAITS: bool> Peer for Deadlock<WAITS> {
         Deadlock {
             state,
             _never: never_tx,
+            inert: NeverElects,
         }
     }
     fn get_state(&self) -> (u64, bool) {
         (*self.state.lock(), false)
     }
-    fn start(&self, _: Vec<u8>) -> (u64, u64, bool) {
-        (0, 0, false)
-    }
-    fn kill(&self) {}
-    fn snapshot(&self, _: u64, _: Vec<u8>) {}
-    fn service(&self) -> Service {
-        Service::new("Raft")
-    }
+    pass_through!(inert; start, kill, snapshot, service);
 }
 
 /// Each peer applies a command of its own at index 1, so peers disagree
@@ -161,17 +184,9 @@ impl Peer for ApplyConflict {
         });
         ApplyConflict(NeverElects::make(p, me, s, dead_sender()))
     }
-    fn get_state(&self) -> (u64, bool) {
-        self.0.get_state()
-    }
-    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
-        self.0.start(c)
-    }
     fn kill(&self) {}
     fn snapshot(&self, _: u64, _: Vec<u8>) {}
-    fn service(&self) -> Service {
-        self.0.service()
-    }
+    pass_through!(0; get_state, start, service);
 }
 
 /// A sender nobody listens to, for the parts that must not apply.
@@ -192,17 +207,9 @@ impl Peer for PanicWhileStuck {
         });
         PanicWhileStuck(Deadlock::make(p, me, s, a))
     }
-    fn get_state(&self) -> (u64, bool) {
-        self.0.get_state()
-    }
-    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
-        self.0.start(c)
-    }
     fn kill(&self) {}
     fn snapshot(&self, _: u64, _: Vec<u8>) {}
-    fn service(&self) -> Service {
-        self.0.service()
-    }
+    pass_through!(0; get_state, start, service);
 }
 
 /// What the extra thread of [`WithExtraThread`] does.
@@ -260,22 +267,11 @@ impl<const KIND: u8> Peer for WithExtraThread<KIND> {
             dead,
         }
     }
-    fn get_state(&self) -> (u64, bool) {
-        self.raft.get_state()
-    }
-    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
-        self.raft.start(c)
-    }
     fn kill(&self) {
         self.dead.store(true, Ordering::SeqCst);
         self.raft.kill();
     }
-    fn snapshot(&self, i: u64, s: Vec<u8>) {
-        self.raft.snapshot(i, s)
-    }
-    fn service(&self) -> Service {
-        self.raft.service()
-    }
+    pass_through!(raft; get_state, start, snapshot, service);
 }
 
 /// What the reference Raft says, and when this peer was made: the base of
@@ -371,19 +367,11 @@ impl<const KIND: u8> Peer for Lying<KIND> {
         let (term, leader) = self.raft.get_state();
         self.lie(term, leader)
     }
-    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
-        self.raft.start(c)
-    }
     fn kill(&self) {
         self.dead.store(true, Ordering::SeqCst);
         self.raft.kill();
     }
-    fn snapshot(&self, i: u64, s: Vec<u8>) {
-        self.raft.snapshot(i, s)
-    }
-    fn service(&self) -> Service {
-        self.raft.service()
-    }
+    pass_through!(raft; start, snapshot, service);
 }
 
 /// Go's tests of every part, then our extra tests, for `R`.

@@ -71,12 +71,6 @@ impl<const KIND: Kind> Peer for BrokenSnapshots<KIND> {
             dead,
         }
     }
-    fn get_state(&self) -> (u64, bool) {
-        self.raft.get_state()
-    }
-    fn start(&self, c: Vec<u8>) -> (u64, u64, bool) {
-        self.raft.start(c)
-    }
     fn kill(&self) {
         self.dead.store(true, Ordering::SeqCst);
         self.raft.kill();
@@ -86,7 +80,5 @@ impl<const KIND: Kind> Peer for BrokenSnapshots<KIND> {
             self.raft.snapshot(index, snapshot);
         }
     }
-    fn service(&self) -> Service {
-        self.raft.service()
-    }
+    pass_through!(raft; get_state, start, service);
 }
