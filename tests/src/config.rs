@@ -1,6 +1,9 @@
 //! The config: a port of the Go lab's `config.go`. It builds a network of
 //! `n` Rafts, crashes, restarts, connects and disconnects them, and keeps
 //! what each one applied so that the checks (`checks.rs`) can compare.
+//! Beyond Go's, for our extra tests only: `cut_link`/`heal_link` (a
+//! partition that is not a clean split) and `set_duplicates` (late copies
+//! of requests).
 //!
 //! It uses only the student API (through [`Peer`]) and the labrpc layer,
 //! never the Raft's internals, and must never hold its lock while calling
@@ -96,7 +99,7 @@ pub(crate) struct Shared<R> {
     pub connected: Vec<bool>,
     pub saved: Vec<Option<Persister>>,
     pub end_names: Vec<Vec<String>>,
-    /// Links cut between two connected peers (`cut_link`), each pair
+    /// Links cut between two peers (`cut_link`), each pair
     /// `(low, high)`: neither end of it is enabled while it is cut.
     pub cut_links: BTreeSet<(usize, usize)>,
     /// How many times each peer was started (a restart is a new peer).

@@ -14,6 +14,8 @@
 //!   result record.
 //! - `lab2a`, `lab2b`, `lab2c`, `lab2d`: the Go lab's tests of each part, generic
 //!   over [`Peer`].
+//! - `lab2a_extra`, `lab2c_extra`: our extra tests (not Go's), run with the
+//!   monitors: a separate set, never part of the Go-compatible score.
 //!
 //! The harness reaches the Raft only through [`Peer`] (the student API) and
 //! time, threads and randomness only through labrpc's layer.
