@@ -54,7 +54,9 @@ impl Core {
     /// Sends one round of AppendEntries to every other peer and schedules
     /// the next round (§5.2). Called with the lock held, by a leader.
     pub fn send_heartbeats(self: &Arc<Self>, state: &mut State) {
-        state.heartbeat_due = now() + HEARTBEAT_INTERVAL;
+        let now = now();
+        state.heartbeat_due = now + HEARTBEAT_INTERVAL;
+        state.note_heartbeat_round(now);
         self.replicate_to_all(state);
     }
 
