@@ -63,6 +63,14 @@ struct Tables {
     servers: HashMap<String, Option<Server>>,
 }
 
+impl Tables {
+    /// True if `server_name` still names `server` (the same object, not
+    /// just the same name): it was neither deleted nor replaced.
+    fn serves(&self, server_name: &str, server: &Server) -> bool {
+        matches!(self.servers.get(server_name), Some(Some(s)) if Server::same(s, server))
+    }
+}
+
 /// What a request saw of the network when it started (Go samples these
 /// once per request).
 pub(crate) struct Route {
@@ -119,9 +127,10 @@ impl Network {
 
     /// Ours, not Go's: one delivered request in [`DUPLICATE_ONE_IN`] is
     /// delivered to its server again, up to [`DUPLICATE_DELAY`] later, and
-    /// the copy's reply is thrown away. Raft must tolerate duplicated and
-    /// late messages (§5.1: "the network can duplicate, delay or lose
-    /// messages"); Go's network never duplicates one.
+    /// the copy's reply is thrown away. Raft must stay safe through
+    /// duplicated and reordered messages (the paper's §2 lists "packet
+    /// loss, duplication, and reordering"); Go's network never duplicates
+    /// one.
     pub fn set_duplicates(&self, yes: bool) {
         self.0.tables.lock().duplicates = yes;
     }
@@ -356,11 +365,7 @@ impl NetState {
             if !net.pause(delay) {
                 return;
             }
-            let alive = matches!(
-                net.tables.lock().servers.get(&server_name),
-                Some(Some(s)) if Server::same(s, &server)
-            );
-            if alive {
+            if net.tables.lock().serves(&server_name, &server) {
                 let _ = server.dispatch(&svc_meth, &args);
             }
         });
@@ -412,9 +417,7 @@ impl NetState {
     fn server_dead(&self, end: &str, server_name: &str, server: &Server) -> bool {
         let tables = self.tables.lock();
         let enabled = tables.enabled.get(end).copied().unwrap_or(false);
-        let same =
-            matches!(tables.servers.get(server_name), Some(Some(s)) if Server::same(s, server));
-        !enabled || !same
+        !enabled || !tables.serves(server_name, server)
     }
 
     /// Waits for `d`; false if the network was cleaned up meanwhile.

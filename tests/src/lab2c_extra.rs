@@ -13,7 +13,8 @@
 //! its log on every AppendEntries, even one whose entries it already has,
 //! passed 900 virtual runs of Go's unreliable tests.
 //! [`late_copies_lose_nothing`] sends late copies of requests, as a real
-//! network may (§5.1), just before the leader goes.
+//! network may (the paper, §2: "duplication, and reordering"), just
+//! before the leader goes.
 
 use crate::command::Command::Int;
 use crate::command::rand_int;
