@@ -226,22 +226,23 @@ impl State {
     pub fn may_take_commands(&self, now: Instant) -> bool {
         self.is_leader()
             && (self.heard_from_majority_within(now, START_LEASE)
-                || !self.asked_twice_since(self.majority_heard_at()))
+                || !self.asked_twice_since(self.majority_heard_at(now)))
     }
 
-    /// When a majority (this leader included) had last answered: the
-    /// latest moment by which that many had.
-    fn majority_heard_at(&self) -> Instant {
+    /// When a majority (this leader, counted at `now`, included) had last
+    /// answered: the latest moment by which that many had.
+    fn majority_heard_at(&self, now: Instant) -> Instant {
         let mut heard: Vec<Instant> = (0..self.peer_count)
-            .filter(|&p| p != self.me)
-            .map(|p| self.heard_from[p])
+            .map(|p| {
+                if p == self.me {
+                    now
+                } else {
+                    self.heard_from[p]
+                }
+            })
             .collect();
         heard.sort_unstable_by(|a, b| b.cmp(a));
-        let others_needed = self.majority() - 1;
-        match others_needed.checked_sub(1) {
-            None => now(),
-            Some(k) => heard[k],
-        }
+        heard[self.majority() - 1]
     }
 
     /// True if this leader sent both of its last two rounds of heartbeats
@@ -251,10 +252,7 @@ impl State {
     }
 
     fn heard_from_majority_within(&self, now: Instant, window: Duration) -> bool {
-        let heard = (0..self.peer_count)
-            .filter(|&p| p == self.me || now - self.heard_from[p] < window)
-            .count();
-        heard >= self.majority()
+        now - self.majority_heard_at(now) < window
     }
 
     fn set_role(&mut self, role: Role) {
