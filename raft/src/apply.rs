@@ -1,6 +1,6 @@
 //! The applier: sends committed entries to the service, in log order, on
 //! the apply channel (Figure 2: "If commitIndex > lastApplied: increment
-//! lastApplied, apply log[lastApplied] to state machine").
+//! lastApplied, apply log\[lastApplied\] to state machine").
 //!
 //! The apply channel is a rendezvous: a send waits until the service takes
 //! the message. The applier never holds the peer's lock while sending, and

@@ -9,8 +9,8 @@
 use crate::log::Log;
 
 /// The new commit index, if the leader may raise it: "If there exists an
-/// N such that N > commitIndex, a majority of matchIndex[i] >= N, and
-/// log[N].term == currentTerm: set commitIndex = N". `match_index` has one
+/// N such that N > commitIndex, a majority of matchIndex\[i\] >= N, and
+/// log\[N\].term == currentTerm: set commitIndex = N". `match_index` has one
 /// entry per peer, the leader's own (its last index) included.
 pub fn leader_commit_index(
     log: &Log,

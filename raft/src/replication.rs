@@ -352,7 +352,7 @@ fn lacks_news(state: &State, peer: usize, args: &AppendEntriesArgs) -> bool {
 }
 
 /// The AppendEntries a leader sends `peer` now: everything from
-/// next_index[peer] on, after the entry just before it.
+/// `next_index[peer]` on, after the entry just before it.
 fn append_entries_for(state: &State, peer: usize) -> AppendEntriesArgs {
     let next =
         state.next_index[peer].clamp(state.log.snapshot_index() + 1, state.log.last_index() + 1);

@@ -2,7 +2,7 @@
 //! verdict for every test.
 //!
 //! Each test runs on its own thread under a fresh
-//! [`Owner`](labrpc::thread::Owner), so that every Raft and network thread
+//! [`Owner`], so that every Raft and network thread
 //! it starts belongs to it. The runner fails a test that panics or fails a
 //! check, whose background threads panic, that outlives its time limit
 //! (`LAB_TEST_LIMIT`, default 120 s), or that leaves threads running after
