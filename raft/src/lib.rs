@@ -84,8 +84,7 @@
 //! Follows Figure 2 of the extended Raft paper field by field: `state`
 //! holds the fields and role transitions (and persists them), `peer` the
 //! shared core and the ticker, `election` the RequestVote side,
-//! `replication` AppendEntries on both sides, `calls_out` the calls a
-//! leader has out to each follower, `backup` the fast backup
+//! `replication` AppendEntries on both sides, `backup` the fast backup
 //! over a follower's conflicting log, `commit` the leader's commit rule,
 //! `apply` the applier, `log` the log with its sentinel (the last entry a
 //! snapshot covers), `snapshot` the service's snapshots and
@@ -94,11 +93,9 @@
 //!
 //! Timing: election timeouts drawn from 300..600 ms, heartbeats every
 //! 150 ms, the ticker sleeping until its next deadline (at most 100 ms at a
-//! time), and one AppendEntries out per follower unless it has been out
-//! 200 ms, or new entries no call out carries go to a follower that
-//! answers (up to 5 calls out). A new command, a reply that leaves a
-//! follower short, and a commit go out at once, without waiting for the
-//! next heartbeat. A leader
+//! time), and at most one AppendEntries out per follower unless it has been
+//! out 200 ms. A new command, a reply that leaves a follower short, and a
+//! commit go out at once, without waiting for the next heartbeat. A leader
 //! that has heard from no majority for 1.2 s steps down (check quorum).
 
 mod apply;
