@@ -100,7 +100,6 @@
 
 mod apply;
 mod backup;
-mod calls_out;
 mod commit;
 mod election;
 mod log;
