@@ -224,9 +224,8 @@ impl State {
     /// machine) from turning commands away: silence counts only after the
     /// leader has asked twice.
     pub fn may_take_commands(&self, now: Instant) -> bool {
-        self.is_leader()
-            && (self.heard_from_majority_within(now, START_LEASE)
-                || !self.asked_twice_since(self.majority_heard_at(now)))
+        let heard_at = self.majority_heard_at(now);
+        self.is_leader() && (now - heard_at < START_LEASE || !self.asked_twice_since(heard_at))
     }
 
     /// When a majority (this leader, counted at `now`, included) had last
