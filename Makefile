@@ -25,7 +25,7 @@ TIME_FLAG = $(if $(TIME),--time $(TIME))
 PART_FLAG = $(if $(PART),--part $(PART))
 GRADE_FLAGS = $(if $(filter-out 0,$(EXTRA)),--extra) $(if $(SEED),--seed $(SEED)) $(TIME_FLAG) $(PART_FLAG)
 
-.PHONY: test-2a test-2b test-2c test-2d test-2 test-2a-extra test-2c-extra test test-virtual fmt-check clippy test-all test-browser test-handout bench-labrpc bench-virtual \
+.PHONY: test-2a test-2b test-2c test-2d test-2 test-2a-extra test-2c-extra test test-virtual fmt-check clippy doc-check test-all test-browser test-handout bench-labrpc bench-virtual \
 	stress-2a handout grade grade-all grade-catalog merge log timeline replay
 
 ## The three 2A tests, release build, in Go's order, one at a time
@@ -59,7 +59,7 @@ test-2c-extra:
 	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2c_extra
 
 ## Every test of the workspace, plus the fmt and clippy checks (CI runs this).
-test: fmt-check clippy test-all test-virtual test-browser test-handout
+test: fmt-check clippy doc-check test-all test-virtual test-browser test-handout
 
 ## The lab tests, the extra set and the broken-Raft proofs again, in virtual time,
 ## then all 28 tests of lab 2 (2A-2D) on a fixed seed (the same run every time).
@@ -72,6 +72,10 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
+
+## The crates' API docs build without a warning (no broken links or stray HTML).
+doc-check:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace
 
 test-all:
 	$(CARGO) test --workspace --release

@@ -126,7 +126,7 @@ struct StressArgs {
     /// machine's load plays no part.
     #[arg(long, value_enum)]
     time: Option<TimeMode>,
-    /// Where failed runs' logs go (default target/labtest/<timestamp>).
+    /// Where failed runs' logs go (default target/labtest/TIMESTAMP).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Write a JSON summary of every run here.

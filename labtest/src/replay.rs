@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 #[derive(Args)]
 pub struct ReplayArgs {
     /// A kept failed run of `labtest stress`: its `<test>-<seed>.run.json`,
-    /// or the folder that holds it (target/labtest/<timestamp>).
+    /// or the folder that holds it (target/labtest/TIMESTAMP).
     run: Option<PathBuf>,
     /// The test to run (its full name), with --seed; with a kept folder,
     /// which of its runs (part of the name).
