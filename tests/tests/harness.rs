@@ -10,6 +10,7 @@
 use labrpc::time::{self, Duration};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tests::monitor;
 
 /// The time limit the broken runs get.
 const LIMIT_SECS: u64 = 15;
@@ -410,9 +411,12 @@ const MONITOR_ATTEMPTS: u32 = 3;
 /// In real time the monitors excuse a breach that a stall of the machine
 /// explains, so that a correct Raft never fails for the machine's load. A
 /// broken Raft whose breaches were all excused so proves nothing either
-/// way: that run is inconclusive and runs again, and after
-/// [`MONITOR_ATTEMPTS`] such runs the proof passes as not judged (None),
-/// with a note. A broken Raft that passes with nothing excused fails.
+/// way, nor does one that a stalled process failed on another check (Go's
+/// own checks are real-time ones too) before the monitors judged it: that
+/// run is inconclusive and runs again, and after [`MONITOR_ATTEMPTS`] such
+/// runs the proof passes as not judged (None), with a note. A broken Raft
+/// that passes with nothing excused, or fails on another check without a
+/// stall, fails the proof.
 fn assert_monitor_catches(which: &str, test: &str, expected: &str) -> Option<String> {
     for attempt in 1..=MONITOR_ATTEMPTS {
         let record =
@@ -423,19 +427,26 @@ fn assert_monitor_catches(which: &str, test: &str, expected: &str) -> Option<Str
             test,
             &[("LAB_RESULT_FILE", record.to_str().unwrap())],
         );
+        let text = std::fs::read_to_string(&record).unwrap_or_default();
+        let _ = std::fs::remove_file(&record);
+        let r: serde_json::Value =
+            serde_json::from_str(text.lines().next().unwrap_or("null")).unwrap();
         if let Some(excused) = excused_by_stall(&run) {
-            let _ = std::fs::remove_file(&record);
             eprintln!(
                 "{which}: inconclusive (attempt {attempt} of {MONITOR_ATTEMPTS}): it passed, \
                  and the monitors excused {excused} breaches because the machine stalled"
             );
             continue;
         }
+        if let Some(late_ms) = failed_elsewhere_in_a_stall(&run, &r) {
+            eprintln!(
+                "{which}: inconclusive (attempt {attempt} of {MONITOR_ATTEMPTS}): another check \
+                 failed it ({}) in a process whose threads woke up to {late_ms:.0} ms late",
+                r["failure"].as_str().unwrap_or("?")
+            );
+            continue;
+        }
         assert_fails_with(&run, &[&format!("--- FAIL: {test}"), "monitor: ", expected]);
-        let text = std::fs::read_to_string(&record).unwrap_or_default();
-        let _ = std::fs::remove_file(&record);
-        let r: serde_json::Value =
-            serde_json::from_str(text.lines().next().unwrap_or("null")).unwrap();
         assert_eq!(r["passed"], false, "{text}");
         assert!(
             r["failure"].as_str().unwrap_or("").contains(expected),
@@ -446,6 +457,16 @@ fn assert_monitor_catches(which: &str, test: &str, expected: &str) -> Option<Str
     }
     eprintln!("{which}: not judged: the machine stalled in all {MONITOR_ATTEMPTS} attempts");
     None
+}
+
+/// How late the threads of `run` woke, if it failed on a check other than
+/// the monitors' while the process stalled (a thread woke
+/// [`monitor::STALL`] or more late, by its result record `r`): the stall,
+/// not the broken Raft, may have failed it first.
+fn failed_elsewhere_in_a_stall(run: &Run, r: &serde_json::Value) -> Option<f64> {
+    let late_ms = r["worst_oversleep_ms"].as_f64()?;
+    let stalled = late_ms >= monitor::STALL.as_secs_f64() * 1000.0;
+    (run.status == Some(101) && !run.output.contains("monitor: ") && stalled).then_some(late_ms)
 }
 
 /// How many breaches the monitors excused for a stall, if `run` passed
@@ -480,6 +501,38 @@ fn a_passed_run_with_breaches_excused_by_a_stall_is_inconclusive() {
         excused_by_stall(&run(101, stalled)),
         None,
         "a failed run is judged"
+    );
+}
+
+#[test]
+fn a_run_failed_elsewhere_while_the_process_stalled_is_inconclusive() {
+    let run = |status, output: &str| Run {
+        status: Some(status),
+        output: output.to_string(),
+        seconds: 5.0,
+    };
+    let record = |late_ms: f64| serde_json::json!({"passed": false, "worst_oversleep_ms": late_ms});
+    let elsewhere =
+        "--- FAIL: stable_leader_2a_extra (8.48s)\n    expected one leader, got none\nFAIL\n";
+    assert_eq!(
+        failed_elsewhere_in_a_stall(&run(101, elsewhere), &record(1200.0)),
+        Some(1200.0)
+    );
+    assert_eq!(
+        failed_elsewhere_in_a_stall(&run(101, elsewhere), &record(12.0)),
+        None,
+        "no stall: another check's failure is judged"
+    );
+    let by_monitor = "--- FAIL: stable_leader_2a_extra (3.1s)\n    monitor: leader 1 stopped leading within its own term 2\nFAIL\n";
+    assert_eq!(
+        failed_elsewhere_in_a_stall(&run(101, by_monitor), &record(1200.0)),
+        None,
+        "the monitors' own failure is judged"
+    );
+    assert_eq!(
+        failed_elsewhere_in_a_stall(&run(0, "PASS\n"), &record(1200.0)),
+        None,
+        "a passed run is judged by what was excused"
     );
 }
 
