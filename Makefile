@@ -58,7 +58,7 @@ test-2a-extra:
 test-2c-extra:
 	$(if $(TIME),LAB_TIME=$(TIME) )$(CARGO) test --release -p tests --test raft_2c_extra
 
-## Every test of the workspace, plus the fmt and clippy checks (CI runs this).
+## Every test of the workspace, plus the fmt, clippy and doc checks (CI runs this).
 test: fmt-check clippy doc-check test-all test-virtual test-browser test-handout
 
 ## The lab tests, the extra set and the broken-Raft proofs again, in virtual time,
