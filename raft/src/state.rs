@@ -213,7 +213,7 @@ impl State {
     /// True if a majority (this leader included) answered within
     /// QUORUM_TIMEOUT of `now`.
     pub fn has_quorum(&self, now: Instant) -> bool {
-        self.heard_from_majority_within(now, QUORUM_TIMEOUT)
+        now - self.majority_heard_at(now) < QUORUM_TIMEOUT
     }
 
     /// True if this peer leads and has not lost touch with its majority:
@@ -224,8 +224,11 @@ impl State {
     /// machine) from turning commands away: silence counts only after the
     /// leader has asked twice.
     pub fn may_take_commands(&self, now: Instant) -> bool {
+        if !self.is_leader() {
+            return false;
+        }
         let heard_at = self.majority_heard_at(now);
-        self.is_leader() && (now - heard_at < START_LEASE || !self.asked_twice_since(heard_at))
+        now - heard_at < START_LEASE || !self.asked_twice_since(heard_at)
     }
 
     /// When a majority (this leader, counted at `now`, included) had last
@@ -248,10 +251,6 @@ impl State {
     /// at or after `at`.
     fn asked_twice_since(&self, at: Instant) -> bool {
         self.heartbeat_rounds[0].is_some_and(|older| older >= at)
-    }
-
-    fn heard_from_majority_within(&self, now: Instant, window: Duration) -> bool {
-        now - self.majority_heard_at(now) < window
     }
 
     fn set_role(&mut self, role: Role) {
