@@ -73,6 +73,7 @@ mod affinity;
 pub mod chan;
 mod end;
 pub mod event;
+mod fiber;
 pub mod foreign;
 mod network;
 pub mod rand;

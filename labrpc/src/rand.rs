@@ -66,7 +66,7 @@ pub const ROOT_LABEL: &str = "root";
 pub(crate) struct StreamSeed(u64);
 
 /// One thread's stream of draws.
-struct Stream {
+pub(crate) struct Stream {
     key: u64,
     /// Made at the first draw: most threads (one per RPC) never draw.
     rng: Option<StdRng>,
@@ -115,6 +115,12 @@ impl Stream {
 
 thread_local! {
     static STREAM: RefCell<Option<Stream>> = const { RefCell::new(None) };
+}
+
+/// Exchanges `saved` with the calling OS thread's stream (for `fiber.rs`,
+/// which swaps logical threads on one OS thread).
+pub(crate) fn swap_stream(saved: &mut Option<Stream>) {
+    STREAM.with(|cell| std::mem::swap(&mut *cell.borrow_mut(), saved));
 }
 
 /// Runs `f` on the calling thread's stream, starting it at the root stream

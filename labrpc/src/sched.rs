@@ -37,7 +37,7 @@
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use crate::{affinity, foreign};
+use crate::{affinity, fiber, foreign};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::cell::RefCell;
@@ -104,6 +104,43 @@ impl Policy {
     }
 }
 
+/// What runs a virtual-time run's threads (`LAB_ENGINE`). Both give the
+/// same schedule: the same seed gives the same event log on either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// Every thread after the first is a fiber on the first thread's OS
+    /// thread, switched in user space (`fiber.rs`): the default.
+    Fibers,
+    /// Every thread is an OS thread, and the run's baton passes between
+    /// them by futex hand-offs: slower, but a `thread_local!` of the
+    /// Raft's own is per thread, as in real time.
+    Threads,
+}
+
+impl Engine {
+    /// `LAB_ENGINE`: unset, empty or `fibers`; or `threads`.
+    pub fn parse(text: Option<&str>) -> Result<Engine, String> {
+        match text.map(str::trim).unwrap_or("") {
+            "" | "fibers" => Ok(Engine::Fibers),
+            "threads" => Ok(Engine::Threads),
+            other => Err(format!("LAB_ENGINE={other:?}: must be fibers or threads")),
+        }
+    }
+
+    /// The process's engine, from `LAB_ENGINE`.
+    ///
+    /// # Panics
+    /// If `LAB_ENGINE` is set to something else than an engine (the lab's
+    /// runner rejects it before any test, with [`Engine::parse`]'s message).
+    pub fn from_env() -> Engine {
+        static ENGINE: std::sync::OnceLock<Result<Engine, String>> = std::sync::OnceLock::new();
+        ENGINE
+            .get_or_init(|| Engine::parse(std::env::var("LAB_ENGINE").ok().as_deref()))
+            .clone()
+            .unwrap_or_else(|err| panic!("{err}"))
+    }
+}
+
 /// The steps among which PCT draws its priority change points.
 const PCT_HORIZON: u64 = 50_000;
 
@@ -146,6 +183,7 @@ struct State {
 /// One virtual-time run: its clock, its threads and its baton.
 pub struct Run {
     label: String,
+    engine: Engine,
     /// The CPU every thread of the run is pinned to (see `affinity`).
     cpu: Option<usize>,
     state: Mutex<State>,
@@ -185,7 +223,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-struct Current {
+/// The calling thread's membership of a run.
+#[derive(Clone)]
+pub(crate) struct Current {
     run: Arc<Run>,
     tid: Tid,
     parker: Arc<Parker>,
@@ -195,10 +235,18 @@ thread_local! {
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
 }
 
+/// Exchanges `saved` with the calling OS thread's run membership (for
+/// `fiber.rs`, which swaps logical threads on one OS thread).
+pub(crate) fn swap_current(saved: &mut Option<Current>) {
+    CURRENT.with(|c| std::mem::swap(&mut *c.borrow_mut(), saved));
+}
+
 /// Calls `f` with the calling thread's run, if it is in one.
 /// Outside a run, notes the use for [`foreign`].
 fn with_current<R>(f: impl FnOnce(&Current) -> R) -> Option<R> {
-    let r = CURRENT.with(|c| c.borrow().as_ref().map(f));
+    // A copy, not a borrow: `f` may switch threads, and a switch to a
+    // fiber swaps this thread-local.
+    let r = CURRENT.with(|c| c.borrow().clone()).as_ref().map(f);
     if r.is_none() {
         foreign::note_use_outside_run();
     }
@@ -289,12 +337,18 @@ pub fn enter(label: &str, seed: u64, policy: Policy) -> RunGuard {
         },
     );
     foreign::run_began();
-    let cpu = affinity::current_cpu();
+    let engine = Engine::from_env();
+    // Fibers share their first thread's OS thread: nothing to pin.
+    let cpu = match engine {
+        Engine::Threads => affinity::current_cpu(),
+        Engine::Fibers => None,
+    };
     if let Some(cpu) = cpu {
         affinity::pin_current(cpu);
     }
     let run = Arc::new(Run {
         label: label.to_string(),
+        engine,
         cpu,
         state: Mutex::new(state),
         switches: AtomicU64::new(0),
@@ -324,6 +378,9 @@ impl Drop for RunGuard {
         st.running = None;
         drop(st);
         CURRENT.with(|c| *c.borrow_mut() = None);
+        if self.run.engine == Engine::Fibers {
+            fiber::abandon_all();
+        }
         affinity::unpin_current();
         foreign::run_ended();
     }
@@ -544,9 +601,7 @@ impl Run {
                 if ending {
                     return Wake::Notified;
                 }
-                loop {
-                    me.parker.park();
-                }
+                self.stay_forever(me);
             }
             if let Some(next) = st.pick() {
                 break next;
@@ -570,15 +625,27 @@ impl Run {
                 if ending {
                     return Wake::Notified;
                 }
-                loop {
-                    me.parker.park();
-                }
+                self.stay_forever(me);
             }
         };
         st.running = Some(next);
         self.switches.fetch_add(1, Ordering::Relaxed);
         if next == me.tid {
             return st.threads[&next].woke;
+        }
+        if self.engine == Engine::Fibers {
+            drop(st);
+            if ending {
+                // The fiber returns, and its driver goes on with `next`.
+                return Wake::Notified;
+            }
+            if fiber::on_fiber() {
+                fiber::suspend();
+            } else {
+                self.drive_fibers(me.tid);
+            }
+            let st = lock(&self.state);
+            return st.threads.get(&me.tid).map_or(Wake::Notified, |t| t.woke);
         }
         let parker = st.threads[&next].parker.clone();
         drop(st);
@@ -589,6 +656,43 @@ impl Run {
         me.parker.park();
         let st = lock(&self.state);
         st.threads.get(&me.tid).map_or(Wake::Notified, |t| t.woke)
+    }
+}
+
+impl Run {
+    /// On the run's first thread, blocked: resumes the fibers the scheduler
+    /// picks, one after the other, until it picks thread `me` again.
+    fn drive_fibers(&self, me: Tid) {
+        loop {
+            let next = lock(&self.state).running;
+            match next {
+                Some(tid) if tid == me => return,
+                Some(tid) => {
+                    if !fiber::resume(tid) {
+                        panic!(
+                            "virtual time: thread {tid} of run '{}' has no fiber",
+                            self.label
+                        );
+                    }
+                }
+                None => {
+                    let report = lock(&self.state).wait_report("no thread can run");
+                    panic!("{report}");
+                }
+            }
+        }
+    }
+
+    /// A thread of a run that is over, or that can never run again: it
+    /// stays where it is for good.
+    fn stay_forever(&self, me: &Current) -> ! {
+        loop {
+            if fiber::on_fiber() {
+                fiber::suspend();
+            } else {
+                me.parker.park();
+            }
+        }
     }
 }
 
@@ -745,9 +849,29 @@ pub(crate) fn register_child(name: &str) -> Option<Child> {
 }
 
 impl Child {
-    /// On the new thread: waits for the baton, then makes the thread a
+    /// Starts the new thread, which runs `job` when the scheduler first
+    /// picks it: a fiber, or an OS thread of the worker pool that waits
+    /// for the baton.
+    pub(crate) fn launch(self, job: Box<dyn FnOnce() + Send>) {
+        match self.run.engine {
+            Engine::Fibers => {
+                let current = Current {
+                    run: self.run,
+                    tid: self.tid,
+                    parker: self.parker,
+                };
+                fiber::create(current.tid, current, job);
+            }
+            Engine::Threads => crate::workers::execute(Box::new(move || {
+                self.start();
+                job();
+            })),
+        }
+    }
+
+    /// On the new OS thread: waits for the baton, then makes the thread a
     /// member of the run.
-    pub(crate) fn start(self) {
+    fn start(self) {
         if let Some(cpu) = self.run.cpu {
             affinity::pin_current(cpu);
         }

@@ -80,6 +80,13 @@ pub fn as_student<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Exchanges `owner` and `origin` with the calling OS thread's (for
+/// `fiber.rs`, which swaps logical threads on one OS thread).
+pub(crate) fn swap_locals(owner: &mut Option<Owner>, origin: &mut Origin) {
+    CURRENT.with(|c| std::mem::swap(&mut *c.borrow_mut(), owner));
+    *origin = ORIGIN.with(|o| o.replace(*origin));
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static LIVE_TOTAL: AtomicUsize = AtomicUsize::new(0);
 
@@ -278,19 +285,7 @@ where
     let stream = crate::rand::child_stream(&name);
     let thread_name = name.clone();
     let (done, result) = crate::chan::bounded(1);
-    let child = crate::sched::register_child(&name);
-    // A child of a run is known; a real-time thread if its spawner was.
-    let known = child.is_some() || crate::foreign::calling_thread_is_known();
-    crate::workers::execute(Box::new(move || {
-        match child {
-            Some(child) => child.start(),
-            None => {
-                // A real-time thread: not on a run's CPU, even if this
-                // worker was; known to the layer if its spawner was.
-                crate::affinity::unpin_current();
-                crate::foreign::set_known(known);
-            }
-        }
+    let body = move || {
         crate::rand::adopt(stream);
         ORIGIN.with(|o| o.set(origin));
         let result = {
@@ -305,7 +300,21 @@ where
         let _ = done.send(result);
         drop(done);
         crate::sched::exit_current();
-    }));
+    };
+    match crate::sched::register_child(&name) {
+        // A thread of a run: the run's engine starts it.
+        Some(child) => child.launch(Box::new(body)),
+        None => {
+            // A real-time thread: known to the layer if its spawner was.
+            let known = crate::foreign::calling_thread_is_known();
+            crate::workers::execute(Box::new(move || {
+                // Not on a run's CPU, even if this worker was.
+                crate::affinity::unpin_current();
+                crate::foreign::set_known(known);
+                body();
+            }));
+        }
+    }
     // A spawn is a scheduling point of a virtual-time run.
     crate::sched::yield_now();
     JoinHandle { result, name }
