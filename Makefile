@@ -62,10 +62,12 @@ test-2c-extra:
 test: fmt-check clippy doc-check test-all test-virtual test-browser test-handout
 
 ## The lab tests, the extra set and the broken-Raft proofs again, in virtual time,
-## then all 28 tests of lab 2 (2A-2D) on a fixed seed (the same run every time).
+## then all 28 tests of lab 2 (2A-2D) on a fixed seed (the same run every time),
+## then the 2A tests and the broken-Raft proofs on the other engine (LAB_ENGINE=threads).
 test-virtual:
 	LAB_TIME=virtual $(CARGO) test --release -p tests
 	LAB_SEED=2026 LAB_TIME=virtual $(CARGO) test --release -p tests --test lab_2
+	LAB_ENGINE=threads LAB_TIME=virtual $(CARGO) test --release -p tests --test raft_2a --test harness
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -18,12 +18,23 @@
 //!
 //! Writing an event must never block for long, never panic the caller
 //! (an unwritable log turns logging off with one message on stderr), and
-//! never lose the lines before a crash: each line is written through at
-//! once, so a process that exits on a timeout keeps its log.
+//! never lose the lines before a crash. In real time each line is written
+//! through at once, so a process that exits on a timeout keeps its log.
+//! In virtual time, where a whole test takes milliseconds and one write
+//! per line cost more than the test, lines gather in memory and are
+//! written when [`BUFFER_LIMIT`] fills, at the end of each test
+//! ([`flush`]), on a panic the runner sees, and when the process exits
+//! (also through `std::process::exit`, as the wall-clock watchdog does).
+//! Only a process killed outright (SIGKILL) loses the lines since the last
+//! write; the harness ends a virtual-time run itself long before the stress
+//! runner would kill it.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use crate::sync::Mutex;
+// A plain lock, not the layer's: nothing blocks while holding it, so it is
+// never a scheduling point, and the flush at exit must not reach the
+// layer's thread-locals, which are gone by then.
+use parking_lot::Mutex;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write as _;
@@ -31,21 +42,35 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Bytes of lines a virtual-time run gathers before it writes them.
+pub const BUFFER_LIMIT: usize = 1 << 16;
+
 struct Log {
     file: Option<File>,
+    /// Lines not written yet (virtual time only).
+    pending: String,
     epoch: crate::time::Instant,
     path: String,
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
+static LOG: OnceLock<Mutex<Log>> = OnceLock::new();
+
 fn log() -> &'static Mutex<Log> {
-    static LOG: OnceLock<Mutex<Log>> = OnceLock::new();
     LOG.get_or_init(|| {
         let (file, path) = open_from_env();
         ENABLED.store(file.is_some(), Ordering::Release);
+        if file.is_some() {
+            // SAFETY: registers a plain function with no arguments, run by
+            // libc's exit after main returns or on std::process::exit.
+            unsafe {
+                libc::atexit(flush_at_exit);
+            }
+        }
         Mutex::new(Log {
             file,
+            pending: String::new(),
             epoch: crate::time::now(),
             path,
         })
@@ -204,9 +229,27 @@ pub fn emit(peer: Option<usize>, kind: &str, fields: &[(&str, Value)]) {
         return;
     }
     let mut log = log().lock();
-    let t = log.epoch.elapsed().as_secs_f64() * 1000.0;
-    let line = render(t, peer, kind, fields);
+    let line = render(log.epoch.elapsed(), peer, kind, fields);
     write_line(&mut log, &line);
+}
+
+/// Writes the lines gathered so far (virtual time gathers them; see the
+/// module doc). Waits at most a moment for the log: a flush from a panic
+/// or at exit must not hang on a thread that stopped while writing.
+pub fn flush() {
+    if !enabled() {
+        return;
+    }
+    if let Some(mut log) = log().try_lock_for(std::time::Duration::from_millis(100)) {
+        write_pending(&mut log);
+    }
+}
+
+extern "C" fn flush_at_exit() {
+    let Some(log) = LOG.get() else { return };
+    if let Some(mut log) = log.try_lock_for(std::time::Duration::from_millis(100)) {
+        write_pending(&mut log);
+    }
 }
 
 /// Marks the start of a test: resets the clock of `t` to zero and writes a
@@ -218,7 +261,7 @@ pub fn begin_test(name: &str) {
     let mut log = log().lock();
     log.epoch = crate::time::now();
     let line = render(
-        0.0,
+        std::time::Duration::ZERO,
         None,
         "test_begin",
         &[
@@ -230,8 +273,19 @@ pub fn begin_test(name: &str) {
 }
 
 fn write_line(log: &mut Log, line: &str) {
+    log.pending.push_str(line);
+    if log.pending.len() >= BUFFER_LIMIT || !crate::sched::active() {
+        write_pending(log);
+    }
+}
+
+fn write_pending(log: &mut Log) {
+    if log.pending.is_empty() {
+        return;
+    }
+    let pending = std::mem::take(&mut log.pending);
     let failed = match log.file.as_mut() {
-        Some(file) => file.write_all(line.as_bytes()).is_err(),
+        Some(file) => file.write_all(pending.as_bytes()).is_err(),
         None => false,
     };
     if failed {
@@ -241,9 +295,24 @@ fn write_line(log: &mut Log, line: &str) {
     }
 }
 
-fn render(t: f64, peer: Option<usize>, kind: &str, fields: &[(&str, Value)]) -> String {
+/// One event as a JSON line; `t` is written in milliseconds with three
+/// decimals (whole microseconds, rounded: integer arithmetic, since
+/// formatting a float to a fixed precision was a tenth of a virtual-time
+/// run's CPU).
+fn render(
+    t: std::time::Duration,
+    peer: Option<usize>,
+    kind: &str,
+    fields: &[(&str, Value)],
+) -> String {
     let mut s = String::with_capacity(96);
-    let _ = write!(s, "{{\"t\":{t:.3},\"peer\":");
+    let micros = u64::try_from((t.as_nanos() + 500) / 1000).unwrap_or(u64::MAX);
+    let _ = write!(
+        s,
+        "{{\"t\":{}.{:03},\"peer\":",
+        micros / 1000,
+        micros % 1000
+    );
     match peer {
         Some(p) => {
             let _ = write!(s, "{p}");
@@ -322,7 +391,7 @@ mod tests {
     #[test]
     fn renders_valid_json_lines() {
         let line = render(
-            1.5,
+            std::time::Duration::from_micros(1_500),
             Some(3),
             "vote",
             &[
@@ -338,7 +407,13 @@ mod tests {
             line,
             "{\"t\":1.500,\"peer\":3,\"kind\":\"vote\",\"term\":7,\"why\":\"a \\\"quoted\\\"\\nline\\u0001\",\"ok\":true,\"none\":null,\"x\":null,\"neg\":-4}\n"
         );
-        assert!(render(0.0, None, "k", &[]).starts_with("{\"t\":0.000,\"peer\":null,"));
+        let zero = std::time::Duration::ZERO;
+        assert!(render(zero, None, "k", &[]).starts_with("{\"t\":0.000,\"peer\":null,"));
+        // Whole microseconds, rounded; no float on the way.
+        let t = std::time::Duration::from_nanos(12_345_678_501);
+        assert!(render(t, None, "k", &[]).starts_with("{\"t\":12345.679,"));
+        let t = std::time::Duration::from_nanos(7_000_499);
+        assert!(render(t, None, "k", &[]).starts_with("{\"t\":7.000,"));
     }
 
     fn dirs() -> (PathBuf, PathBuf) {

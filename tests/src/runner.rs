@@ -51,13 +51,16 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// Reads `LAB_TIME` and `LAB_SCHED`; Err says what is wrong.
+    /// Reads `LAB_TIME`, `LAB_SCHED` and `LAB_ENGINE`; Err says what is
+    /// wrong.
     pub fn from_env() -> Result<Clock, String> {
         let time = std::env::var("LAB_TIME").ok();
         if !sched::parse_mode(time.as_deref())? {
             return Ok(Clock::Real);
         }
         let policy = Policy::parse(std::env::var("LAB_SCHED").ok().as_deref())?;
+        // The engine changes how a run executes, never which run it is.
+        sched::Engine::parse(std::env::var("LAB_ENGINE").ok().as_deref())?;
         Ok(Clock::Virtual(policy))
     }
 
@@ -402,6 +405,9 @@ fn logged(verdict: Verdict) -> Verdict {
         failure = verdict.failure.as_deref(),
         step = verdict.failure.as_ref().map(|_| verdict.step.as_str())
     );
+    // Virtual time gathers the log's lines: the test's are all written
+    // before its verdict is printed.
+    labrpc::event::flush();
     verdict
 }
 
@@ -556,6 +562,9 @@ fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if !info.payload().is::<Failure>() {
+            // A panic may end the process: the event log's lines so far
+            // are on disk first.
+            labrpc::event::flush();
             default(info);
         }
     }));

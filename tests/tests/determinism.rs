@@ -1,7 +1,8 @@
 //! The determinism proof of virtual time: for many seeds, Go's three 2A
 //! tests run twice in fresh processes give byte-identical event logs
 //! (virtual timestamps included) and identical Passed lines, and
-//! different seeds give different runs.
+//! different seeds give different runs. The two engines of virtual time
+//! (`LAB_ENGINE`: fibers, threads) give the same run too.
 //!
 //! `LAB_DETERMINISM_SEEDS` sets how many seeds (200 by default).
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
@@ -22,9 +23,18 @@ struct Outcome {
 }
 
 fn run_once(seed: u64, log: &Path, broken: &str, sched: &str) -> Outcome {
+    run_once_on(FIBERS, seed, log, broken, sched)
+}
+
+/// The default engine of virtual time, and the other one.
+const FIBERS: &str = "fibers";
+const THREADS: &str = "threads";
+
+/// [`run_once`] on the engine `engine` (`LAB_ENGINE`).
+fn run_once_on(engine: &str, seed: u64, log: &Path, broken: &str, sched: &str) -> Outcome {
     let mut args: Vec<&str> = TESTS.to_vec();
     args.push("--exact");
-    run_tests(seed, log, broken, sched, &args, true)
+    run_tests_on(engine, seed, log, (broken, sched), &args, true)
 }
 
 /// Runs the tests `args` selects (filters and flags, as cargo takes them).
@@ -36,8 +46,22 @@ fn run_tests(
     args: &[&str],
     must_pass: bool,
 ) -> Outcome {
+    run_tests_on(FIBERS, seed, log, (broken, sched), args, must_pass)
+}
+
+/// [`run_tests`] on the engine `engine`, with the broken Raft and the
+/// scheduler `(broken, sched)`.
+fn run_tests_on(
+    engine: &str,
+    seed: u64,
+    log: &Path,
+    (broken, sched): (&str, &str),
+    args: &[&str],
+    must_pass: bool,
+) -> Outcome {
     let out = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
         .args(args)
+        .env("LAB_ENGINE", engine)
         .env("LAB_BROKEN", broken)
         .env("LAB_TIME", "virtual")
         .env("LAB_SEED", seed.to_string())
@@ -264,4 +288,44 @@ fn the_2b_and_2c_tests_replay_too() {
 #[test]
 fn the_2d_tests_replay_too() {
     assert_part_replays("2D", &["_2d"], 7);
+}
+
+#[test]
+fn both_engines_give_the_same_run() {
+    // Go's 2A on 20 seeds (PCT on half of them), and every 2B, 2C and 2D
+    // test on 2: a run on fibers is the baton's run, event for event.
+    let dir = scratch().join("engines");
+    std::fs::create_dir_all(&dir).unwrap();
+    let failures = for_each_seed(20, move |seed| {
+        let sched = if seed % 2 == 0 { "pct:3" } else { "random" };
+        let log = |engine: &str| dir.join(format!("{seed}-{engine}.jsonl"));
+        let fibers = run_once_on(FIBERS, seed, &log(FIBERS), "none", sched);
+        let threads = run_once_on(THREADS, seed, &log(THREADS), "none", sched);
+        if fibers.log.is_empty() {
+            return Some(format!("seed {seed}: no event log"));
+        }
+        if fibers != threads {
+            return Some(format!(
+                "seed {seed} ({sched}): the engines' 2A runs differ"
+            ));
+        }
+        if seed > 2 {
+            return None;
+        }
+        let later = ["_2b", "_2c", "_2d"];
+        let part =
+            |engine: &str| run_tests_on(engine, seed, &log(engine), ("none", sched), &later, false);
+        let (fibers, threads) = (part(FIBERS), part(THREADS));
+        if fibers
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("Test ("))
+            .count()
+            < 25
+        {
+            return Some(format!("seed {seed}: not every 2B-2D test ran"));
+        }
+        (fibers != threads).then(|| format!("seed {seed}: the engines' 2B-2D runs differ"))
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
