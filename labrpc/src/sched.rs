@@ -300,6 +300,14 @@ pub struct RunGuard {
 /// # Panics
 /// If the calling thread is already in a run.
 pub fn enter(label: &str, seed: u64, policy: Policy) -> RunGuard {
+    enter_on(Engine::from_env(), label, seed, policy)
+}
+
+/// [`enter`] on the engine `engine` rather than `LAB_ENGINE`'s.
+///
+/// # Panics
+/// If the calling thread is already in a run.
+pub fn enter_on(engine: Engine, label: &str, seed: u64, policy: Policy) -> RunGuard {
     assert!(!active(), "a thread cannot enter a second virtual-time run");
     let mut rng = StdRng::seed_from_u64(seed_for(seed, label));
     let change_points = match policy {
@@ -337,7 +345,6 @@ pub fn enter(label: &str, seed: u64, policy: Policy) -> RunGuard {
         },
     );
     foreign::run_began();
-    let engine = Engine::from_env();
     // Fibers share their first thread's OS thread: nothing to pin.
     let cpu = match engine {
         Engine::Threads => affinity::current_cpu(),

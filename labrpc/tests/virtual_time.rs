@@ -5,14 +5,21 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use labrpc::chan::{self, Select};
-use labrpc::sched::{self, Policy};
+use labrpc::sched::{self, Engine, Policy};
 use labrpc::sync::{Arc, Condvar, Mutex};
 use labrpc::thread;
 use labrpc::time::{self, Duration};
 
-fn run<T>(seed: u64, f: impl FnOnce() -> T) -> T {
-    let _run = sched::enter("virtual-time-test", seed, Policy::Random);
-    f()
+/// Runs `f` in a virtual-time run on each engine (fibers, then threads);
+/// returns what it gave on fibers.
+fn run<T>(seed: u64, f: impl Fn() -> T) -> T {
+    let on = |engine| {
+        let _run = sched::enter_on(engine, "virtual-time-test", seed, Policy::Random);
+        f()
+    };
+    let fibers = on(Engine::Fibers);
+    on(Engine::Threads);
+    fibers
 }
 
 #[test]
@@ -247,10 +254,11 @@ fn cpus_allowed() -> String {
 #[test]
 fn a_run_keeps_its_threads_on_one_cpu_and_gives_the_rest_back() {
     let before = cpus_allowed();
-    let (main, child) = run(9, || {
+    let (main, child) = {
+        let _run = sched::enter_on(Engine::Threads, "pinned", 9, Policy::Random);
         let child = thread::spawn("pinned-child", cpus_allowed);
         (cpus_allowed(), child.join().unwrap())
-    });
+    };
     assert!(
         main.parse::<usize>().is_ok(),
         "a run's thread on one CPU: {main}"
@@ -264,4 +272,35 @@ fn a_run_keeps_its_threads_on_one_cpu_and_gives_the_rest_back() {
     // A real-time thread, perhaps on a worker the run used: not pinned.
     let later = thread::spawn("real-time", cpus_allowed).join().unwrap();
     assert_eq!(later, before);
+}
+
+#[test]
+fn a_run_on_fibers_executes_on_its_first_thread_alone() {
+    let (first, others) = {
+        let _run = sched::enter_on(Engine::Fibers, "fibers", 10, Policy::Random);
+        let children: Vec<_> = (0..3)
+            .map(|i| thread::spawn(format!("fiber-{i}"), || std::thread::current().id()))
+            .collect();
+        let ids: Vec<_> = children.into_iter().map(|c| c.join().unwrap()).collect();
+        (std::thread::current().id(), ids)
+    };
+    assert!(
+        others.iter().all(|id| *id == first),
+        "every thread of the run on one OS thread"
+    );
+    // On the baton, each logical thread is an OS thread of its own.
+    let _run = sched::enter_on(Engine::Threads, "threads", 10, Policy::Random);
+    let child = thread::spawn("os-thread", || std::thread::current().id());
+    assert_ne!(child.join().unwrap(), std::thread::current().id());
+}
+
+#[test]
+fn engines_are_named_by_lab_engine() {
+    assert_eq!(Engine::parse(None), Ok(Engine::Fibers));
+    assert_eq!(Engine::parse(Some("threads")), Ok(Engine::Threads));
+    assert!(
+        Engine::parse(Some("coroutines"))
+            .unwrap_err()
+            .contains("fibers or threads")
+    );
 }

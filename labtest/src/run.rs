@@ -333,6 +333,44 @@ pub fn test_command(
     cmd
 }
 
+/// A pidfd for `child` (Linux 5.3 and later), else None.
+fn exit_fd(child: &Child) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new file
+    // descriptor or -1; no memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    let fd = i32::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: the descriptor is new and owned by nobody else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Waits until one of `runs` exits, or `max` passes: at once for a run
+/// that ends, where the kernel tells (pidfd), else a plain sleep of `max`.
+pub fn wait_for_an_exit(runs: &[Running], max: Duration) {
+    use std::os::fd::AsRawFd;
+    let fds: Option<Vec<libc::pollfd>> = runs
+        .iter()
+        .map(|r| {
+            r.exit_fd.as_ref().map(|fd| libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+        })
+        .collect();
+    match fds {
+        Some(mut fds) if !fds.is_empty() => {
+            let ms = i32::try_from(max.as_millis()).unwrap_or(i32::MAX);
+            // SAFETY: `fds` is a live array of `fds.len()` pollfd entries
+            // for the duration of the call.
+            unsafe {
+                libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms);
+            }
+        }
+        _ => std::thread::sleep(max),
+    }
+}
+
 /// Kills the whole process group `child` leads (started by
 /// [`test_command`]) and reaps it.
 pub fn kill_group(child: &mut Child) {
@@ -358,6 +396,10 @@ pub struct Running {
     /// How the session found the test binary, for the kept run file.
     source: Source,
     child: Child,
+    /// A descriptor that becomes readable when the child exits (Linux's
+    /// pidfd), so that the schedule wakes at once instead of at its next
+    /// poll; None where the kernel has none.
+    exit_fd: Option<std::os::fd::OwnedFd>,
     started: Instant,
     output: PathBuf,
     record: PathBuf,
@@ -391,6 +433,7 @@ impl Running {
             .stdout(Stdio::from(out.try_clone()?))
             .stderr(Stdio::from(out))
             .spawn()?;
+        let exit_fd = exit_fd(&child);
         Ok(Running {
             case: case.clone(),
             seed,
@@ -399,6 +442,7 @@ impl Running {
             limit,
             source: source.clone(),
             child,
+            exit_fd,
             started: Instant::now(),
             output,
             record,

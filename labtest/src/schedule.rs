@@ -114,9 +114,9 @@ fn children_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-/// How often the schedule looks for finished runs: a real-time run lasts
-/// seconds, a virtual-time one a tenth of a second, which a 50 ms poll
-/// would stretch by half.
+/// How often, at the latest, the schedule looks for finished runs (it
+/// wakes at once when a run exits, where the kernel has pidfds): a
+/// real-time run lasts seconds, a virtual-time one a few milliseconds.
 fn poll_every(time: TimeMode) -> Duration {
     match time {
         TimeMode::Real => Duration::from_millis(50),
@@ -346,7 +346,7 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
             peak = peak.max(Load::of(running.iter().map(Running::pid)));
         }
         progress.tick(results.len(), total, running.len(), auto.limit);
-        std::thread::sleep(poll_every(env.time));
+        crate::run::wait_for_an_exit(&running, poll_every(env.time));
     }
     let _ = std::fs::remove_dir_all(&scratch);
     let signal = caught();

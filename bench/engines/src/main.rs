@@ -63,6 +63,15 @@ fn main() -> ExitCode {
         // process to the next.
         unsafe { std::env::set_var("LAB_SEED", "1") };
     }
+    if std::env::var_os("LAB_ENGINE").is_none() {
+        // SAFETY: as above. The "baton" rows are labrpc's threads engine
+        // unless LAB_ENGINE=fibers asks for labrpc's fibers instead.
+        unsafe { std::env::set_var("LAB_ENGINE", "threads") };
+    }
+    println!(
+        "labrpc's engine in the baton rows: {:?} (LAB_ENGINE)",
+        labrpc::sched::Engine::from_env()
+    );
     report::print(&report::measure(args.seeds, args.rounds));
     ExitCode::SUCCESS
 }
