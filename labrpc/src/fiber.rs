@@ -16,9 +16,17 @@
 //! The layer's own thread-locals (the run membership, the random stream,
 //! the owner and origin of the thread) are per logical thread: they are
 //! swapped in before a fiber resumes and out when it suspends ([`Locals`]).
-//! A `thread_local!` of the student's own is shared by every fiber of the
-//! run; `LAB_ENGINE=threads` (the baton among OS threads) gives each
-//! logical thread its own.
+//! What fibers change for the code that runs on them, and what
+//! `LAB_ENGINE=threads` (the baton among OS threads) keeps as in real time:
+//! - a `thread_local!` of the student's own is shared by every fiber of
+//!   the run;
+//! - a stack overflow on a fiber hits its guard page and kills the process
+//!   with SIGSEGV, where an OS thread prints Rust's "has overflowed its
+//!   stack" (both end the process without a verdict);
+//! - a fiber that blocks while a panic unwinds it (a `Drop` that waits)
+//!   lets the others run mid-unwind on an OS thread that counts as
+//!   panicking, and a second panic there aborts the process. Neither the
+//!   harness nor the reference Raft blocks in a `Drop`.
 //!
 //! This module must never resume a fiber from anywhere but the run's first
 //! thread, never resume one fiber from inside another, and never drop a

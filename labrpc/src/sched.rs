@@ -1,28 +1,36 @@
 //! Virtual time: the layer's second mode, a deterministic scheduler.
 //!
 //! `LAB_TIME=virtual` makes the test runner run each test inside a
-//! [`Run`]. Every thread of the run is a real OS thread, but only one of
-//! them holds the run's baton and executes at a time. A thread gives the
-//! baton up only at a scheduling point of the layer: a sleep, a lock held
-//! by another thread, a condition-variable wait, a channel send or receive
-//! that must wait, a select, a join, a spawn, and its own end. The next
-//! thread is drawn from the run's seed among the runnable ones (or, with
-//! `LAB_SCHED=pct`, by the priorities of PCT: Burckhardt et al., ASPLOS
-//! 2010). When no thread can run, the clock jumps to the earliest
-//! deadline. The same seed therefore gives the same run, event for event,
-//! and a run costs its CPU alone: nobody ever sleeps on the OS clock.
+//! [`Run`]. Only one thread of a run executes at a time: it holds the
+//! run's baton. A thread gives the baton up only at a scheduling point of
+//! the layer: a sleep, a lock held by another thread, a condition-variable
+//! wait, a channel send or receive that must wait, a select, a join, a
+//! spawn, and its own end. The next thread is drawn from the run's seed
+//! among the runnable ones (or, with `LAB_SCHED=pct`, by the priorities of
+//! PCT: Burckhardt et al., ASPLOS 2010). When no thread can run, the clock
+//! jumps to the earliest deadline. The same seed therefore gives the same
+//! run, event for event, and a run costs its CPU alone: nobody ever sleeps
+//! on the OS clock.
 //!
-//! Why a baton among OS threads rather than user-space continuations
-//! (awslabs' `shuttle`), measured in `bench/engines`
-//! (`docs/engine-comparison.md`): on one 2A-shaped workload shuttle, with a
-//! virtual clock built on top, costs 3-4 times less CPU per run (1.5-1.9 ms
-//! against 6.2 ms; a switch about 1 µs against 3.3 µs for a futex hand-off
-//! on one pinned CPU; a thread 3 µs against 12-15 µs); both replay a seed
-//! exactly. The baton stays for what it spares the rest of the code: the
-//! Raft, the network's thread per RPC and the harness run unchanged, on real
-//! stacks with their own thread-locals, where shuttle has no clock, no
-//! select, no timed receive, 60 KiB stacks and about 30 crates.
-//! `make bench-virtual` measures the baton on the real 2A.
+//! Two engines carry the baton ([`Engine`], `LAB_ENGINE`), and they make
+//! the same picks, so a seed gives the same run on either
+//! (`tests/tests/determinism.rs` compares their event logs):
+//! - **fibers** (the default): every thread after the run's first is a
+//!   user-space continuation on the first thread's OS thread (`fiber.rs`,
+//!   on `corosensei`). A switch is a few dozen nanoseconds of user code.
+//! - **threads**: every thread is an OS thread of the worker pool, pinned
+//!   with the others to one CPU (`affinity.rs`); a switch is a futex
+//!   hand-off in the kernel, microseconds. A `thread_local!` of the Raft's
+//!   own is per thread, as in real time, where fibers share one.
+//!
+//! Measured in `bench/engines` (`docs/engine-comparison.md`) on one
+//! 2A-shaped workload: fibers 1.4 ms of CPU per run, the threads engine
+//! 8.1 ms and awslabs' `shuttle` with a virtual clock on top 2.5 ms, all
+//! three replaying every seed exactly. Fibers keep what the baton spared
+//! the rest of the code: the layer already owns every blocking call, so the
+//! Raft, the network's thread per RPC and the harness run unchanged, with
+//! the layer's own select and timed waits, on 2 MiB stacks, for one small
+//! crate. `make bench-virtual` measures a real 2A.
 //!
 //! A thread that blocks outside the layer (a `std` lock, `std::thread::sleep`,
 //! a busy loop) keeps the baton: the whole run stops. The runner's
