@@ -25,9 +25,10 @@
 //! written when [`BUFFER_LIMIT`] fills, at the end of each test
 //! ([`flush`]), on a panic the runner sees, and when the process exits
 //! (also through `std::process::exit`, as the wall-clock watchdog does).
-//! Only a process killed outright (SIGKILL) loses the lines since the last
-//! write; the harness ends a virtual-time run itself long before the stress
-//! runner would kill it.
+//! Only a process killed outright (SIGKILL, or a crash such as a stack
+//! overflow) loses the lines since the last write; the harness ends a
+//! virtual-time run itself long before the stress runner would kill it,
+//! and the runner makes a failed run's log by replaying its seed anyway.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 

@@ -279,7 +279,7 @@ fn run_once(plan: &Replay, exe: &Path) -> Result<(Verdict, Option<String>), Stri
     }
     let files = RunFiles {
         record: &record,
-        events: &plan.events,
+        events: Some(&plan.events),
     };
     let clock = (plan.time, plan.sched.as_deref());
     let mut child = test_command(exe, &plan.test, plan.seed, clock, files, plan.limit)

@@ -301,8 +301,8 @@ pub fn harness_limit(timeout: Duration, user: Option<Duration>) -> Duration {
 pub struct RunFiles<'a> {
     /// The harness's result record (`LAB_RESULT_FILE`).
     pub record: &'a Path,
-    /// The event log (`LAB_LOG`).
-    pub events: &'a Path,
+    /// The event log (`LAB_LOG`); None writes none.
+    pub events: Option<&'a Path>,
 }
 
 /// The command that runs `test` of the binary `exe` once, with `seed` on
@@ -322,15 +322,38 @@ pub fn test_command(
         Some(sched) => cmd.env("LAB_SCHED", sched),
         None => cmd.env_remove("LAB_SCHED"),
     };
+    match files.events {
+        Some(events) => cmd.env("LAB_LOG", events),
+        None => cmd.env_remove("LAB_LOG"),
+    };
     cmd.args([test, "--exact"])
         .env("LAB_SEED", seed.to_string())
         .env("LAB_TIME", time.name())
         .env("LAB_RESULT_FILE", files.record)
-        .env("LAB_LOG", files.events)
         .env("LAB_TEST_LIMIT", limit.as_secs_f64().to_string())
         .stdin(Stdio::null())
         .process_group(0);
     cmd
+}
+
+/// Runs `command` (from [`test_command`], output thrown away) to its end,
+/// killing its process group after `timeout`.
+fn run_to_end(mut command: Command, timeout: Duration) -> std::io::Result<()> {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let started = Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            kill_group(&mut child);
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// A pidfd for `child` (Linux 5.3 and later), else None.
@@ -405,6 +428,10 @@ pub struct Running {
     record: PathBuf,
     events: PathBuf,
     event_logs: EventLogs,
+    /// The run writes no event log: it is in virtual time, where a failed
+    /// run replays exactly, so only a failed run's replay writes one
+    /// (see [`Running::replay_for_events`]).
+    log_by_replay: bool,
 }
 
 impl Running {
@@ -423,9 +450,14 @@ impl Running {
         let record = scratch.join(format!("{index}.result.jsonl"));
         let events = env.event_logs.path(scratch, index, &case.name, seed);
         let out = File::create(&output)?;
+        // Logging is about a quarter of a virtual-time run's CPU, and only
+        // a failed run's log is kept: in virtual time the failed run is
+        // replayed to write it.
+        let log_by_replay =
+            env.time == TimeMode::Virtual && env.event_logs == EventLogs::FailedRuns;
         let files = RunFiles {
             record: &record,
-            events: &events,
+            events: (!log_by_replay).then_some(events.as_path()),
         };
         let limit = harness_limit(timeout, env.test_limit);
         let clock = (env.time, env.sched.as_deref());
@@ -448,6 +480,7 @@ impl Running {
             record,
             events,
             event_logs: env.event_logs.clone(),
+            log_by_replay,
         })
     }
 
@@ -491,7 +524,13 @@ impl Running {
         let record = read_record(&self.record, &self.case.name, self.time);
         let _ = fs::remove_file(&self.record);
         let verdict = classify(ending, &record);
-        let failure = failure_text(verdict, ending, seconds, &self.case.name, &record);
+        let mut failure = failure_text(verdict, ending, seconds, &self.case.name, &record);
+        if self.log_by_replay && verdict.is_failure() && ending != Ending::Interrupted {
+            let first = record.as_ref().ok().and_then(|r| r.failure.clone());
+            if let Some(note) = self.replay_for_events(first.as_deref()) {
+                failure = Some(format!("{}\n{note}", failure.unwrap_or_default()));
+            }
+        }
         let (log, events) = if verdict.is_failure() {
             self.keep_files(keep)
         } else {
@@ -558,6 +597,40 @@ impl Running {
     }
 
     /// `<test>-<seed>`: the name of a failed run's files in the kept folder.
+    /// Runs a failed virtual-time run again, the same way, to write its
+    /// event log (a seed replays a virtual-time run event for event).
+    /// Returns a note when the replay did not fail as the run did
+    /// (`first`: the run's failure): then the log is not the run's.
+    fn replay_for_events(&self, first: Option<&str>) -> Option<String> {
+        let record = self.record.with_extension("replay.jsonl");
+        let files = RunFiles {
+            record: &record,
+            events: Some(&self.events),
+        };
+        let clock = (self.time, self.sched.as_deref());
+        let command = test_command(
+            &self.case.exe,
+            &self.case.name,
+            self.seed,
+            clock,
+            files,
+            self.limit,
+        );
+        let replayed = run_to_end(command, self.limit + Duration::from_secs(5));
+        let again = read_record(&record, &self.case.name, self.time)
+            .ok()
+            .and_then(|r| r.failure);
+        let _ = fs::remove_file(&record);
+        match replayed {
+            Err(err) => Some(format!("(no event log: its replay could not run: {err})")),
+            Ok(()) if again.as_deref() == first => None,
+            Ok(()) => Some(format!(
+                "(the event log is from a replay of this seed, which did not fail the same way: {}; the run went around labrpc's layer somewhere, or the binary changed)",
+                again.as_deref().unwrap_or("it passed or left no record")
+            )),
+        }
+    }
+
     fn base_name(&self) -> String {
         format!("{}-{}", self.case.name, self.seed)
     }

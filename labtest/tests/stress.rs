@@ -823,3 +823,52 @@ fn a_failed_run_keeps_what_replay_needs() {
     assert!(events.starts_with(r#"{"kind":"test_begin""#), "{events}");
     assert!(Path::new(run["output"].as_str().unwrap()).is_file());
 }
+
+#[test]
+fn a_virtual_time_failure_gets_its_event_log_from_a_replay() {
+    // Passing virtual-time runs write no event log; a failed one is run
+    // again with the same seed to write it.
+    let dir = scratch("stress", "logreplay");
+    let out = stress(
+        &dir,
+        &[
+            "pass", "late", "-n", "1", "--seed", "5", "--time", "virtual",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let starts = std::fs::read_to_string(dir.join("starts")).unwrap();
+    let mut starts: Vec<&str> = starts.lines().collect();
+    starts.sort();
+    assert_eq!(
+        starts,
+        ["late_fake", "late_fake", "pass_fake"],
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !text(&out).contains("did not fail the same way"),
+        "{}",
+        text(&out)
+    );
+    let kept = std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path());
+    let events: Vec<PathBuf> = kept
+        .filter(|p| p.to_string_lossy().ends_with(".events.jsonl"))
+        .collect();
+    assert_eq!(events.len(), 1, "{}", text(&out));
+    let log = std::fs::read_to_string(&events[0]).unwrap();
+    assert!(log.starts_with(r#"{"kind":"test_begin""#), "{log}");
+    // A replay that fails another way is said, with the run's own failure.
+    let dir = scratch("stress", "logreplay-differs");
+    let out = stress_command(&dir, &["late", "-n", "1", "--time", "virtual"])
+        .env("FAKE_REPLAY_DIFFERS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_contains(&out, "got none (start 1)");
+    assert_contains(
+        &out,
+        "which did not fail the same way: expected one leader, got none (start 2)",
+    );
+}

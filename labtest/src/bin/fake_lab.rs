@@ -11,7 +11,8 @@
 //! are too, so the same seed writes the same log byte for byte; in real
 //! time they are read from the clock. `FAKE_DIVERGE_AT=K` changes event K
 //! (a run that does not replay); `FAKE_IGNORES_TIME` makes the binary one
-//! that knows only real time (no `time` in its record).
+//! that knows only real time (no `time` in its record);
+//! `FAKE_REPLAY_DIFFERS` gives `late_fake` another failure at each start.
 
 // A test fixture for process handling, outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -44,6 +45,14 @@ fn append_to(var: &str, line: &str) {
     // One write call: parallel runs append to the same file, and
     // `writeln!` may split the line and its newline into two writes.
     f.write_all(format!("{line}\n").as_bytes()).unwrap();
+}
+
+/// How many runs FAKE_STARTS has seen so far, this one included.
+fn starts() -> usize {
+    std::env::var("FAKE_STARTS")
+        .ok()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .map_or(0, |text| text.lines().count())
 }
 
 fn record(test: &str, passed: bool, seed: u64, oversleep_ms: f64, failure: Option<String>) {
@@ -181,13 +190,13 @@ fn main() {
         }
         "other_fake" => record("pass_fake", true, seed, 1.0, None),
         "late_fake" => {
-            record(
-                name,
-                false,
-                seed,
-                500.0,
-                Some("expected one leader, got none".into()),
-            );
+            // FAKE_REPLAY_DIFFERS: each start fails with another message
+            // (its number in FAKE_STARTS), so a replay never matches.
+            let failure = match std::env::var("FAKE_REPLAY_DIFFERS") {
+                Ok(_) => format!("expected one leader, got none (start {})", starts()),
+                Err(_) => "expected one leader, got none".to_string(),
+            };
+            record(name, false, seed, 500.0, Some(failure));
             std::process::exit(101);
         }
         other => {
