@@ -525,7 +525,9 @@ impl Running {
         let _ = fs::remove_file(&self.record);
         let verdict = classify(ending, &record);
         let mut failure = failure_text(verdict, ending, seconds, &self.case.name, &record);
-        if self.log_by_replay && verdict.is_failure() && ending != Ending::Interrupted {
+        // Not for a run killed at its timeout: its replay would take as
+        // long, and hold up the whole session.
+        if self.log_by_replay && verdict.is_failure() && matches!(ending, Ending::Exited(_)) {
             let first = record.as_ref().ok().and_then(|r| r.failure.clone());
             if let Some(note) = self.replay_for_events(first.as_deref()) {
                 failure = Some(format!("{}\n{note}", failure.unwrap_or_default()));
