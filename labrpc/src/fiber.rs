@@ -61,7 +61,7 @@ struct Fiber {
 /// one executing.
 pub(crate) struct Locals {
     pub(crate) current: Option<crate::sched::Current>,
-    pub(crate) stream: Option<crate::rand::Stream>,
+    pub(crate) stream: Option<Box<crate::rand::Stream>>,
     pub(crate) owner: Option<crate::thread::Owner>,
     pub(crate) origin: Origin,
     yielder: *const Yielder<(), ()>,

@@ -76,16 +76,57 @@ pub(crate) fn note_use_outside_run() {
     {
         return;
     }
-    let mut first = FIRST_USE.lock().unwrap_or_else(|p| p.into_inner());
-    if first.is_none() {
-        let me = std::thread::current();
-        *first = Some(format!(
-            "thread '{}' used labrpc's layer during a virtual-time run, but labrpc::thread::spawn did not start it: \
-             virtual time schedules only the layer's threads, so this run is neither scheduled nor replayable \
-             (start every thread with labrpc::thread::spawn, never std::thread::spawn)",
-            me.name().unwrap_or("<unnamed>")
-        ));
+    let me = std::thread::current();
+    record(format!(
+        "thread '{}' used labrpc's layer during a virtual-time run, but labrpc::thread::spawn did not start it: \
+         virtual time schedules only the layer's threads, so this run is neither scheduled nor replayable \
+         (start every thread with labrpc::thread::spawn, never std::thread::spawn)",
+        me.name().unwrap_or("<unnamed>")
+    ));
+}
+
+/// Runs `what` (a call into the student's code, such as `Raft::make`) as
+/// `f`, and during a virtual-time run of a watched process records it if
+/// it started an OS thread the layer did not start. A thread that uses
+/// the layer is caught by that use too, but only if the OS runs it before
+/// the run ends, and on fibers a whole test can end within a millisecond;
+/// a thread that is started is seen at once, in the process's thread count.
+/// The count can only miss such a thread (a pool thread ending meanwhile
+/// hides one), never blame a thread the layer started.
+pub fn watch_thread_starts<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    if !WATCHING.load(Ordering::Relaxed) || RUNS_LIVE.load(Ordering::Relaxed) == 0 {
+        return f();
     }
+    let before = (process_threads(), crate::workers::os_threads_started());
+    let result = f();
+    let after = (process_threads(), crate::workers::os_threads_started());
+    if let (Some(was), Some(is)) = (before.0, after.0) {
+        let layer_started = after.1 - before.1;
+        let unknown = is.saturating_sub(was).saturating_sub(layer_started);
+        if unknown > 0 {
+            record(format!(
+                "{what} started {unknown} OS thread(s) that labrpc::thread::spawn did not start \
+                 (std::thread::spawn?): virtual time schedules only the layer's threads, so this run \
+                 is neither scheduled nor replayable (start every thread with labrpc::thread::spawn)"
+            ));
+        }
+    }
+    result
+}
+
+/// The process's OS threads now (Linux: `/proc/self/stat`), else None.
+fn process_threads() -> Option<usize> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Field 20, counted after the command name, which is in parentheses
+    // and may hold spaces.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(17)?.parse().ok()
+}
+
+/// Keeps `report` unless an earlier one is kept.
+fn record(report: String) {
+    let mut first = FIRST_USE.lock().unwrap_or_else(|p| p.into_inner());
+    first.get_or_insert(report);
 }
 
 /// The report of the first use of the layer by a thread it did not start

@@ -114,12 +114,14 @@ impl Stream {
 }
 
 thread_local! {
-    static STREAM: RefCell<Option<Stream>> = const { RefCell::new(None) };
+    /// Boxed: a fiber switch swaps it, and a pointer moves for less than a
+    /// generator's few hundred bytes.
+    static STREAM: RefCell<Option<Box<Stream>>> = const { RefCell::new(None) };
 }
 
 /// Exchanges `saved` with the calling OS thread's stream (for `fiber.rs`,
 /// which swaps logical threads on one OS thread).
-pub(crate) fn swap_stream(saved: &mut Option<Stream>) {
+pub(crate) fn swap_stream(saved: &mut Option<Box<Stream>>) {
     STREAM.with(|cell| std::mem::swap(&mut *cell.borrow_mut(), saved));
 }
 
@@ -128,7 +130,7 @@ pub(crate) fn swap_stream(saved: &mut Option<Stream>) {
 fn with_stream<T>(f: impl FnOnce(&mut Stream) -> T) -> T {
     STREAM.with(|cell| {
         let mut stream = cell.borrow_mut();
-        f(stream.get_or_insert_with(|| Stream::new(root_key(seed(), ROOT_LABEL))))
+        f(stream.get_or_insert_with(|| Box::new(Stream::new(root_key(seed(), ROOT_LABEL)))))
     })
 }
 
@@ -137,7 +139,7 @@ fn with_stream<T>(f: impl FnOnce(&mut Stream) -> T) -> T {
 /// starts threads with the same streams, in every process with this seed.
 pub fn restart_stream(label: &str) {
     let stream = Stream::new(root_key(seed(), label));
-    STREAM.with(|cell| *cell.borrow_mut() = Some(stream));
+    STREAM.with(|cell| *cell.borrow_mut() = Some(Box::new(stream)));
 }
 
 /// The stream of the next thread the calling thread starts, named `name`.
@@ -150,7 +152,7 @@ pub(crate) fn child_stream(name: &str) -> StreamSeed {
 /// started by [`crate::thread::spawn`] (whose OS thread may have run other
 /// threads before: their stream is dropped).
 pub(crate) fn adopt(seed: StreamSeed) {
-    STREAM.with(|cell| *cell.borrow_mut() = Some(Stream::new(seed)));
+    STREAM.with(|cell| *cell.borrow_mut() = Some(Box::new(Stream::new(seed))));
 }
 
 /// The key of the stream labelled `label` under `seed`.

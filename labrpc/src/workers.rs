@@ -69,6 +69,14 @@ pub(crate) fn execute(job: Job) {
     pool().execute(job);
 }
 
+/// OS threads the pool has started since the process began (a count that
+/// only grows).
+pub(crate) fn os_threads_started() -> usize {
+    STARTED.load(Ordering::Relaxed)
+}
+
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
 /// OS threads in the pool now, busy or idle.
 pub(crate) fn os_threads() -> usize {
     pool().alive.load(Ordering::Relaxed)
@@ -89,6 +97,7 @@ impl Pool {
             Some(slot) => slot.give(job),
             None => {
                 self.alive.fetch_add(1, Ordering::Relaxed);
+                STARTED.fetch_add(1, Ordering::Relaxed);
                 std::thread::Builder::new()
                     .name("lab-worker".into())
                     .spawn(move || self.work(job))

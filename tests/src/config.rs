@@ -244,7 +244,8 @@ impl<R: Peer> Config<R> {
             }
         }
         let (tx, rx) = chan::bounded(0);
-        let rf = Arc::new(thread::as_student(|| R::make(ends, i, persister, tx)));
+        let make = || thread::as_student(|| R::make(ends, i, persister, tx));
+        let rf = Arc::new(labrpc::foreign::watch_thread_starts("Raft::make", make));
         {
             let mut shared = self.shared.lock();
             shared.rafts[i] = Some(rf.clone());
