@@ -59,11 +59,11 @@ struct Fiber {
 
 /// The layer's thread-locals of one logical thread, while it is not the
 /// one executing.
-pub(crate) struct Locals {
-    pub(crate) current: Option<crate::sched::Current>,
-    pub(crate) stream: Option<Box<crate::rand::Stream>>,
-    pub(crate) owner: Option<crate::thread::Owner>,
-    pub(crate) origin: Origin,
+struct Locals {
+    current: Option<crate::sched::Current>,
+    stream: Option<Box<crate::rand::Stream>>,
+    owner: Option<crate::thread::Owner>,
+    origin: Origin,
     yielder: *const Yielder<(), ()>,
 }
 

@@ -672,9 +672,7 @@ impl Run {
         let st = lock(&self.state);
         st.threads.get(&me.tid).map_or(Wake::Notified, |t| t.woke)
     }
-}
 
-impl Run {
     /// On the run's first thread, blocked: resumes the fibers the scheduler
     /// picks, one after the other, until it picks thread `me` again.
     fn drive_fibers(&self, me: Tid) {

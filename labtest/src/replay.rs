@@ -16,8 +16,7 @@ use crate::discover::{self, Source};
 use crate::kept_run::{self, KeptRun};
 use crate::log_diff::{self, Strictness};
 use crate::run::{
-    self, Ending, RunFiles, Verdict, classify, failure_text, harness_limit, read_record,
-    test_command,
+    self, RunFiles, Verdict, classify, failure_text, harness_limit, read_record, test_command,
 };
 use crate::schedule;
 use crate::time_mode::TimeMode;
@@ -286,24 +285,8 @@ fn run_once(plan: &Replay, exe: &Path) -> Result<(Verdict, Option<String>), Stri
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
     let started = Instant::now();
-    let ending = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ending::Exited(status.code()),
-            Ok(None) if schedule::caught().is_some() => {
-                run::kill_group(&mut child);
-                break Ending::Interrupted;
-            }
-            Ok(None) if started.elapsed() > plan.timeout => {
-                run::kill_group(&mut child);
-                break Ending::TimedOut;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(err) => {
-                run::kill_group(&mut child);
-                return Err(format!("cannot wait for the replay: {err}"));
-            }
-        }
-    };
+    let ending = run::wait_to_end(&mut child, plan.timeout)
+        .map_err(|err| format!("cannot wait for the replay: {err}"))?;
     let seconds = started.elapsed().as_secs_f64();
     let parsed = read_record(&record, &plan.test, plan.time);
     let _ = fs::remove_file(&record);

@@ -336,23 +336,28 @@ pub fn test_command(
     cmd
 }
 
-/// Runs `command` (from [`test_command`], output thrown away) to its end,
-/// killing its process group after `timeout`.
-fn run_to_end(mut command: Command, timeout: Duration) -> std::io::Result<()> {
-    let mut child = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+/// Waits for `child` (started from [`test_command`]) to end. Kills its
+/// process group when it passes `timeout`, or at once when Ctrl-C or
+/// SIGTERM stopped the session.
+pub fn wait_to_end(child: &mut Child, timeout: Duration) -> std::io::Result<Ending> {
     let started = Instant::now();
     loop {
-        if child.try_wait()?.is_some() {
-            return Ok(());
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(Ending::Exited(status.code())),
+            Ok(None) if crate::schedule::caught().is_some() => {
+                kill_group(child);
+                return Ok(Ending::Interrupted);
+            }
+            Ok(None) if started.elapsed() > timeout => {
+                kill_group(child);
+                return Ok(Ending::TimedOut);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(err) => {
+                kill_group(child);
+                return Err(err);
+            }
         }
-        if started.elapsed() > timeout {
-            kill_group(&mut child);
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -610,7 +615,7 @@ impl Running {
             events: Some(&self.events),
         };
         let clock = (self.time, self.sched.as_deref());
-        let command = test_command(
+        let mut command = test_command(
             &self.case.exe,
             &self.case.name,
             self.seed,
@@ -618,15 +623,20 @@ impl Running {
             files,
             self.limit,
         );
-        let replayed = run_to_end(command, self.limit + Duration::from_secs(5));
+        let replayed = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .and_then(|mut child| wait_to_end(&mut child, self.limit + Duration::from_secs(5)));
         let again = read_record(&record, &self.case.name, self.time)
             .ok()
             .and_then(|r| r.failure);
         let _ = fs::remove_file(&record);
         match replayed {
             Err(err) => Some(format!("(no event log: its replay could not run: {err})")),
-            Ok(()) if again.as_deref() == first => None,
-            Ok(()) => Some(format!(
+            Ok(Ending::Interrupted) => Some("(no event log: its replay was stopped)".to_string()),
+            Ok(_) if again.as_deref() == first => None,
+            Ok(_) => Some(format!(
                 "(the event log is from a replay of this seed, which did not fail the same way: {}; the run went around labrpc's layer somewhere, or the binary changed)",
                 again.as_deref().unwrap_or("it passed or left no record")
             )),
