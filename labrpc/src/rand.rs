@@ -54,7 +54,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::cell::RefCell;
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The label of the stream a thread starts with when the layer did not
 /// start it (the main thread, cargo test's threads).
@@ -189,15 +190,23 @@ fn fnv1a(text: &str) -> u64 {
 }
 
 /// The process's seed: `LAB_SEED`, or one drawn from the OS at the first
-/// use.
+/// use; [`set_seed`] replaces it.
+static SEED: AtomicU64 = AtomicU64::new(0);
+
+/// Reads `LAB_SEED` (or draws a seed) once, at the first use of the seed.
+static SEED_READ: Once = Once::new();
+
 fn source() -> u64 {
-    static SEED: OnceLock<u64> = OnceLock::new();
-    *SEED.get_or_init(|| match std::env::var("LAB_SEED") {
-        Ok(text) => parse_seed(&text).unwrap_or_else(|| {
-            panic!("LAB_SEED must be a decimal number below 2^64, got {text:?}")
-        }),
-        Err(_) => rand::random::<u64>() >> 2,
-    })
+    SEED_READ.call_once(|| {
+        let seed = match std::env::var("LAB_SEED") {
+            Ok(text) => parse_seed(&text).unwrap_or_else(|| {
+                panic!("LAB_SEED must be a decimal number below 2^64, got {text:?}")
+            }),
+            Err(_) => rand::random::<u64>() >> 2,
+        };
+        SEED.store(seed, Ordering::Relaxed);
+    });
+    SEED.load(Ordering::Relaxed)
 }
 
 fn parse_seed(text: &str) -> Option<u64> {
@@ -205,9 +214,18 @@ fn parse_seed(text: &str) -> Option<u64> {
 }
 
 /// The seed every stream of this process derives from (`LAB_SEED`, or the
-/// one drawn).
+/// one drawn, or the last [`set_seed`]).
 pub fn seed() -> u64 {
     source()
+}
+
+/// Makes `seed` the process's seed from now on, in place of `LAB_SEED`:
+/// for a runner that runs tests with several seeds in one process, one
+/// after another (`LAB_SEEDS`). Call it only between tests, when no thread
+/// of a test is left: a stream made before keeps its old key.
+pub fn set_seed(seed: u64) {
+    SEED_READ.call_once(|| {});
+    SEED.store(seed, Ordering::Relaxed);
 }
 
 /// A uniform draw from `range` (`start..end`, `end` excluded).

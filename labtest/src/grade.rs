@@ -19,6 +19,7 @@ use crate::report::{self, replay_command};
 use crate::retry::{self, Policy, Runs};
 use crate::run::{RunResult, UserEnv, Verdict};
 use crate::schedule::{self, Parallel, Plan, Signal};
+use crate::seed_batch::Batching;
 use crate::time_mode::TimeMode;
 use crate::{step, workspace};
 use serde::Serialize;
@@ -251,6 +252,9 @@ pub fn grade_sources(
             until_fail: false,
             master_seed: seed,
             out: scratch.join("failed-runs"),
+            // Every graded run has a process of its own: a submission's
+            // code never carries anything from one seed to the next.
+            batching: Batching::Off,
         };
         run_plan(&plan, s)
     };

@@ -31,6 +31,7 @@ mod report_dir;
 mod retry;
 mod run;
 mod schedule;
+mod seed_batch;
 mod stats;
 mod step;
 mod time_mode;
@@ -41,6 +42,7 @@ use clap::{Args, Parser, Subcommand};
 use discover::{NoMatch, Source};
 use run::{EventLogs, UserEnv};
 use schedule::{Parallel, Plan};
+use seed_batch::Batching;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -167,6 +169,13 @@ struct StressArgs {
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
+    /// Virtual time only: seeds of one test run one after another in one
+    /// process (default: as many as keep every slot busy, at most 32; 1: a
+    /// fresh process per run). Each seed runs exactly as it does alone, and
+    /// any seed that does not pass runs again alone, for its verdict and
+    /// files.
+    #[arg(long, value_parser = parse_runs)]
+    batch: Option<usize>,
 }
 
 fn parse_parallel(text: &str) -> Result<Parallel, String> {
@@ -272,6 +281,7 @@ fn stress(args: StressArgs) -> ExitCode {
         out: out.clone(),
         cases,
         source,
+        batching: batching(&args, &env),
     };
     schedule::catch_ctrl_c();
     let mut progress = progress::Progress::new(
@@ -419,6 +429,17 @@ fn check_before_start(args: &StressArgs) -> Result<UserEnv, String> {
     if let Some(time) = args.time {
         env.time = time;
     }
+    if args.batch.is_some_and(|n| n > 1) {
+        if env.time != TimeMode::Virtual {
+            return Err("--batch runs several seeds in one process, which only virtual time replays exactly: add --time virtual (or leave --batch out)".into());
+        }
+        if env.event_logs != EventLogs::FailedRuns {
+            return Err(
+                "--batch cannot give every run its own event log (LAB_LOG): leave one of them out"
+                    .into(),
+            );
+        }
+    }
     for path in args.json.iter().chain(&args.junit) {
         check_writable(path)?;
     }
@@ -427,6 +448,18 @@ fn check_before_start(args: &StressArgs) -> Result<UserEnv, String> {
         check_writable(&sample).map_err(|e| format!("LAB_LOG: {e}"))?;
     }
     Ok(env)
+}
+
+/// How many seeds one process runs: several only in virtual time, where a
+/// seed replays its run exactly, and where no run writes its own event log.
+fn batching(args: &StressArgs, env: &UserEnv) -> Batching {
+    let can = env.time == TimeMode::Virtual && env.event_logs == EventLogs::FailedRuns;
+    match args.batch {
+        _ if !can => Batching::Off,
+        None => Batching::Auto,
+        Some(1) => Batching::Off,
+        Some(n) => Batching::Fixed(n),
+    }
 }
 
 /// Err unless `path` can be written: an existing file is opened for

@@ -11,6 +11,7 @@
 
 use crate::discover::{Source, TestCase};
 use crate::kept_run::KeptRun;
+use crate::seed_batch::BatchFailure;
 use crate::time_mode::TimeMode;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
@@ -76,6 +77,9 @@ pub struct Record {
     /// know only real time.
     #[serde(default)]
     pub time: Option<TimeMode>,
+    /// The seed the test ran with; absent in records of older binaries.
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 impl Record {
@@ -362,7 +366,7 @@ pub fn wait_to_end(child: &mut Child, timeout: Duration) -> std::io::Result<Endi
 }
 
 /// A pidfd for `child` (Linux 5.3 and later), else None.
-fn exit_fd(child: &Child) -> Option<std::os::fd::OwnedFd> {
+pub fn exit_fd(child: &Child) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     // SAFETY: pidfd_open(2) takes a pid and flags and returns a new file
     // descriptor or -1; no memory is passed.
@@ -372,15 +376,15 @@ fn exit_fd(child: &Child) -> Option<std::os::fd::OwnedFd> {
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
-/// Waits until one of `runs` exits, or `max` passes: at once for a run
-/// that ends, where the kernel tells (pidfd), else a plain sleep of `max`.
-pub fn wait_for_an_exit(runs: &[Running], max: Duration) {
-    use std::os::fd::AsRawFd;
-    let fds: Option<Vec<libc::pollfd>> = runs
+/// Waits until one of the processes whose `exit_fds` these are exits, or
+/// `max` passes: at once for one that ends, where the kernel tells (pidfd;
+/// see [`exit_fd`]), else a plain sleep of `max`.
+pub fn wait_for_an_exit(exit_fds: &[Option<std::os::fd::RawFd>], max: Duration) {
+    let fds: Option<Vec<libc::pollfd>> = exit_fds
         .iter()
-        .map(|r| {
-            r.exit_fd.as_ref().map(|fd| libc::pollfd {
-                fd: fd.as_raw_fd(),
+        .map(|fd| {
+            fd.map(|fd| libc::pollfd {
+                fd,
                 events: libc::POLLIN,
                 revents: 0,
             })
@@ -437,6 +441,9 @@ pub struct Running {
     /// run replays exactly, so only a failed run's replay writes one
     /// (see [`Running::replay_for_events`]).
     log_by_replay: bool,
+    /// How this seed failed in a process that ran several seeds, if it did
+    /// (see `seed_batch`): a pass alone then is still a failure.
+    in_batch: Option<BatchFailure>,
 }
 
 impl Running {
@@ -486,7 +493,19 @@ impl Running {
             events,
             event_logs: env.event_logs.clone(),
             log_by_replay,
+            in_batch: None,
         })
+    }
+
+    /// The run of a seed that failed in a batch (see `seed_batch`).
+    pub fn after_batch(self, in_batch: Option<BatchFailure>) -> Running {
+        Running { in_batch, ..self }
+    }
+
+    /// A descriptor readable once the run's process exits (see [`exit_fd`]).
+    pub fn exit_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.exit_fd.as_ref().map(|fd| fd.as_raw_fd())
     }
 
     /// The run's result if it ended, or was killed because it passed
@@ -528,20 +547,33 @@ impl Running {
         let record_text = fs::read_to_string(&self.record).ok();
         let record = read_record(&self.record, &self.case.name, self.time);
         let _ = fs::remove_file(&self.record);
-        let verdict = classify(ending, &record);
+        let mut verdict = classify(ending, &record);
         let mut failure = failure_text(verdict, ending, seconds, &self.case.name, &record);
+        // Failed in a batch, passed alone: the batch's output is the log.
+        let batch_only = match &self.in_batch {
+            Some(in_batch) if verdict == Verdict::Passed => {
+                verdict = Verdict::Failed;
+                failure = Some(crate::seed_batch::passed_only_alone(in_batch));
+                Some(in_batch.output.clone())
+            }
+            _ => None,
+        };
         // Not for a run killed at its timeout: its replay would take as
         // long, and hold up the whole session.
-        if self.log_by_replay && verdict.is_failure() && matches!(ending, Ending::Exited(_)) {
+        if self.log_by_replay
+            && verdict.is_failure()
+            && batch_only.is_none()
+            && matches!(ending, Ending::Exited(_))
+        {
             let first = record.as_ref().ok().and_then(|r| r.failure.clone());
             if let Some(note) = self.replay_for_events(first.as_deref()) {
                 failure = Some(format!("{}\n{note}", failure.unwrap_or_default()));
             }
         }
-        let (log, events) = if verdict.is_failure() {
-            self.keep_files(keep)
-        } else {
-            self.drop_files()
+        let (log, events) = match &batch_only {
+            Some(batch_output) => (self.keep_batch_output(batch_output, keep), None),
+            None if verdict.is_failure() => self.keep_files(keep),
+            None => self.drop_files(),
         };
         let timeline = match (verdict.is_failure(), &events) {
             (true, Some(events)) => self.write_timeline(events, keep),
@@ -670,6 +702,15 @@ impl Running {
         (log, events)
     }
 
+    /// Copies the output of the batch in which this seed failed to `keep`
+    /// (the batch's other seeds may still need it), and drops the run's.
+    fn keep_batch_output(&self, batch_output: &Path, keep: &Path) -> Option<PathBuf> {
+        self.drop_files();
+        let log = keep.join(format!("{}.batch.log", self.base_name()));
+        fs::create_dir_all(keep).ok()?;
+        fs::copy(batch_output, &log).ok().map(|_| log)
+    }
+
     /// Removes the files of a run that did not fail; an event log the user
     /// asked for stays.
     fn drop_files(&self) -> (Option<PathBuf>, Option<PathBuf>) {
@@ -777,6 +818,7 @@ mod tests {
             worst_oversleep_ms: None,
             step: None,
             time: None,
+            seed: None,
         })
     }
 

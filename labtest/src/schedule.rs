@@ -16,7 +16,9 @@
 use crate::discover::{Source, TestCase};
 use crate::progress::Progress;
 use crate::run::{RunResult, Running, UserEnv};
+use crate::seed_batch::{Batch, Batching, Retry};
 use crate::time_mode::TimeMode;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -46,6 +48,8 @@ pub struct Plan {
     pub master_seed: u64,
     /// Where failed runs' files are kept (created only if one fails).
     pub out: PathBuf,
+    /// How many seeds of a test one process runs (see `seed_batch`).
+    pub batching: Batching,
 }
 
 /// What happened.
@@ -205,10 +209,90 @@ fn scratch_folder() -> std::io::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Ends every run still running: killed with its process group, counted
-/// as interrupted.
-fn stop_all(running: &mut Vec<Running>, out: &Path) -> Vec<RunResult> {
-    running.drain(..).map(|r| r.interrupt(out)).collect()
+/// A process of the session: one run, or a batch of seeds of one test.
+// A few of them at once (one per slot): their size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    One(Running),
+    Many(Batch),
+}
+
+impl Job {
+    fn pid(&self) -> u32 {
+        match self {
+            Job::One(run) => run.pid(),
+            Job::Many(batch) => batch.pid(),
+        }
+    }
+
+    fn exit_fd(&self) -> Option<std::os::fd::RawFd> {
+        match self {
+            Job::One(run) => run.exit_fd(),
+            Job::Many(batch) => batch.exit_fd(),
+        }
+    }
+}
+
+/// Ends every job still running (killed with its process group) and the
+/// runs waiting to run alone again: what a batch proved passed counts,
+/// what a batch saw fail stays a failure, the rest is interrupted.
+fn stop_all(
+    running: &mut Vec<Job>,
+    retries: &mut VecDeque<Retry>,
+    env: &UserEnv,
+    out: &Path,
+) -> Vec<RunResult> {
+    let mut results = Vec::new();
+    for job in running.drain(..) {
+        match job {
+            Job::One(run) => results.push(run.interrupt(out)),
+            Job::Many(batch) => {
+                let end = batch.interrupt();
+                results.extend(end.passed);
+                retries.extend(end.retries);
+            }
+        }
+    }
+    results.extend(
+        retries
+            .drain(..)
+            .map(|retry| retry.unrun(env.time, env.sched.clone())),
+    );
+    results
+}
+
+/// Which runs start next: each test's runs in turn (the test with the
+/// fewest started first), so that run `index` is run number
+/// `index / tests` of test `index % tests`, with seed
+/// `run_seed(master, index)`, batched or not.
+struct Queue {
+    started: Vec<usize>,
+    /// Runs of each test (None: loop).
+    per_test: Option<usize>,
+}
+
+impl Queue {
+    /// Runs not started yet (None: the session loops).
+    fn remaining(&self) -> Option<usize> {
+        let per_test = self.per_test?;
+        Some(self.started.iter().map(|&s| per_test - s).sum())
+    }
+
+    /// Up to `most` next runs of one test: its number and the runs'
+    /// indices; None when every run has started.
+    fn take(&mut self, most: usize) -> Option<(usize, Vec<u64>)> {
+        let tests = self.started.len();
+        let (case, &done) = self.started.iter().enumerate().min_by_key(|&(_, s)| *s)?;
+        let left = self.per_test.map_or(most, |n| n - done.min(n)).min(most);
+        if left == 0 {
+            return None;
+        }
+        self.started[case] += left;
+        let indices = (done..done + left)
+            .map(|run| (run * tests + case) as u64)
+            .collect();
+        Some((case, indices))
+    }
 }
 
 /// The seed of run `index` of a session with `master` seed (splitmix64):
@@ -282,24 +366,41 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
     let cpu0 = children_cpu();
     let mut peak = Load::default();
     let mut sampled = Instant::now();
-    let mut next: u64 = 0;
-    let mut running: Vec<Running> = Vec::new();
+    let mut queue = Queue {
+        started: vec![0; plan.cases.len()],
+        per_test: (!plan.looping).then_some(plan.runs_per_test),
+    };
+    let mut batching = plan.batching;
+    let mut retries: VecDeque<Retry> = VecDeque::new();
+    let mut running: Vec<Job> = Vec::new();
     let mut results: Vec<RunResult> = Vec::new();
     let mut stop = false;
     loop {
         if caught().is_some() {
-            results.extend(stop_all(&mut running, &plan.out));
+            results.extend(stop_all(&mut running, &mut retries, env, &plan.out));
             break;
         }
-        // Start runs while there is room and work.
-        while !stop && running.len() < auto.limit && total.is_none_or(|t| (next as usize) < t) {
-            let case = &plan.cases[next as usize % plan.cases.len()];
-            let seed = run_seed(plan.master_seed, next);
-            match Running::start(case, &plan.source, seed, &scratch, next, plan.timeout, env) {
-                Ok(run) => running.push(run),
+        // Start runs while there is room and work: seeds to run alone
+        // again first.
+        while !stop && running.len() < auto.limit {
+            let started = match retries.pop_front() {
+                Some(retry) => start_alone(plan, env, &scratch, retry),
+                None => {
+                    let most = batching.size(queue.remaining(), auto.limit);
+                    let Some((case, indices)) = queue.take(most) else {
+                        break;
+                    };
+                    start_runs(plan, env, &scratch, &plan.cases[case], indices)
+                }
+            };
+            match started {
+                Ok(job) => running.push(job),
                 // Out of processes or threads (the kernel's pid_max counts
                 // every thread): run fewer at once, try again later.
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock && !running.is_empty() => {
+                Err((err, undo))
+                    if err.kind() == std::io::ErrorKind::WouldBlock && !running.is_empty() =>
+                {
+                    retries.extend(undo);
                     let limit = (running.len() * 9 / 10).max(1);
                     progress.note(&format!(
                         "the machine refused a new process ({err}): {limit} runs at once from now on"
@@ -307,46 +408,63 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
                     auto.limit = limit;
                     break;
                 }
-                Err(err) => {
+                Err((err, _)) => {
                     // Never leave runs behind: kill the ones started.
-                    stop_all(&mut running, &plan.out);
+                    stop_all(&mut running, &mut retries, env, &plan.out);
                     let _ = std::fs::remove_dir_all(&scratch);
                     return Err(err);
                 }
             }
-            next += 1;
         }
         // Collect the finished ones.
+        let mut finished = Vec::new();
         let mut k = 0;
         while k < running.len() {
-            match running[k].poll(plan.timeout, &plan.out) {
-                Some(result) => {
+            let ended = match &mut running[k] {
+                Job::One(run) => run.poll(plan.timeout, &plan.out).map(|r| vec![r]),
+                Job::Many(batch) => batch.poll(plan.timeout).map(|end| {
+                    if end.ignored_seeds && batching != Batching::Off {
+                        batching = Batching::Off;
+                        progress.note(
+                            "the test binary ignored LAB_SEEDS (built before it knew it?): one process per run from now on",
+                        );
+                    }
+                    retries.extend(end.retries);
+                    end.passed
+                }),
+            };
+            match ended {
+                Some(ended) => {
                     running.swap_remove(k);
-                    if adapts {
-                        auto.observe(result.worst_oversleep_ms);
-                    }
-                    if result.verdict.is_failure() && plan.until_fail {
-                        stop = true;
-                    }
-                    progress.finished(&result);
-                    results.push(result);
+                    finished.extend(ended);
                 }
                 None => k += 1,
             }
         }
+        for result in finished {
+            if adapts {
+                auto.observe(result.worst_oversleep_ms);
+            }
+            if result.verdict.is_failure() && plan.until_fail {
+                stop = true;
+            }
+            progress.finished(&result);
+            results.push(result);
+        }
         if stop {
-            results.extend(stop_all(&mut running, &plan.out));
+            results.extend(stop_all(&mut running, &mut retries, env, &plan.out));
             break;
         }
-        if running.is_empty() && total.is_some_and(|t| next as usize >= t) {
+        if running.is_empty() && retries.is_empty() && queue.remaining() == Some(0) {
             break;
         }
         if sampled.elapsed() >= SAMPLE_EVERY {
             sampled = Instant::now();
-            peak = peak.max(Load::of(running.iter().map(Running::pid)));
+            peak = peak.max(Load::of(running.iter().map(Job::pid)));
         }
         progress.tick(results.len(), total, running.len(), auto.limit);
-        crate::run::wait_for_an_exit(&running, poll_every(env.time));
+        let exit_fds: Vec<_> = running.iter().map(Job::exit_fd).collect();
+        crate::run::wait_for_an_exit(&exit_fds, poll_every(env.time));
     }
     let _ = std::fs::remove_dir_all(&scratch);
     let signal = caught();
@@ -358,6 +476,63 @@ pub fn run_in(plan: &Plan, env: &UserEnv, progress: &mut Progress) -> std::io::R
         cpu: children_cpu().saturating_sub(cpu0),
         peak,
     })
+}
+
+/// A job that could not start, and the runs to give back to the queue.
+type NotStarted = (std::io::Error, Vec<Retry>);
+
+/// Starts the runs `indices` of `case`: one process, or a batch of seeds.
+fn start_runs(
+    plan: &Plan,
+    env: &UserEnv,
+    scratch: &Path,
+    case: &TestCase,
+    indices: Vec<u64>,
+) -> Result<Job, NotStarted> {
+    let runs: Vec<(u64, u64)> = indices
+        .iter()
+        .map(|&index| (index, run_seed(plan.master_seed, index)))
+        .collect();
+    let undo = || {
+        runs.iter()
+            .map(|&(index, seed)| Retry {
+                case: case.clone(),
+                index,
+                seed,
+                in_batch: None,
+            })
+            .collect()
+    };
+    if let [(index, seed)] = runs[..] {
+        return Running::start(case, &plan.source, seed, scratch, index, plan.timeout, env)
+            .map(Job::One)
+            .map_err(|err| (err, undo()));
+    }
+    Batch::start(case, runs.clone(), scratch, plan.timeout, env)
+        .map(Job::Many)
+        .map_err(|err| (err, undo()))
+}
+
+/// Starts `retry` alone, in a process of its own.
+fn start_alone(
+    plan: &Plan,
+    env: &UserEnv,
+    scratch: &Path,
+    retry: Retry,
+) -> Result<Job, NotStarted> {
+    let started = Running::start(
+        &retry.case,
+        &plan.source,
+        retry.seed,
+        scratch,
+        retry.index,
+        plan.timeout,
+        env,
+    );
+    match started {
+        Ok(run) => Ok(Job::One(run.after_batch(retry.in_batch))),
+        Err(err) => Err((err, vec![retry])),
+    }
 }
 
 #[cfg(test)]

@@ -872,3 +872,151 @@ fn a_virtual_time_failure_gets_its_event_log_from_a_replay() {
         "which did not fail the same way: expected one leader, got none (start 2)",
     );
 }
+
+/// The (seed, verdict) of every run of a report, sorted by seed.
+fn verdicts(report: &serde_json::Value) -> Vec<(u64, String)> {
+    let mut list: Vec<(u64, String)> = runs(report)
+        .iter()
+        .map(|r| {
+            let verdict = r["verdict"].as_str().unwrap().to_string();
+            (r["seed"].as_u64().unwrap(), verdict)
+        })
+        .collect();
+    list.sort();
+    list
+}
+
+#[test]
+fn a_batch_of_seeds_gives_every_seed_the_verdict_and_files_it_gets_alone() {
+    let args = [
+        "flaky", "-n", "30", "-p", "2", "--seed", "7", "--time", "virtual",
+    ];
+    let alone_dir = scratch("stress", "batch-alone");
+    let (_, alone) = stress_report(
+        &alone_dir,
+        "r.json",
+        &[&args[..], &["--batch", "1"]].concat(),
+    );
+    let dir = scratch("stress", "batch");
+    let (out, batched) = stress_report(&dir, "r.json", &[&args[..], &["--batch", "10"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(verdicts(&batched), verdicts(&alone));
+    let failed: Vec<u64> = verdicts(&batched)
+        .into_iter()
+        .filter(|(_, v)| v == "failed")
+        .map(|(seed, _)| seed)
+        .collect();
+    assert!(
+        !failed.is_empty(),
+        "no seed failed; pick another master seed"
+    );
+    // Three processes of ten seeds, then each failed seed alone, then its
+    // replay for the event log.
+    let starts = std::fs::read_to_string(dir.join("starts")).unwrap();
+    assert_eq!(
+        starts.lines().count(),
+        30 + 2 * failed.len(),
+        "{}",
+        text(&out)
+    );
+    for run in runs(&batched).iter().filter(|r| r["verdict"] == "failed") {
+        let seed = run["seed"].as_u64().unwrap();
+        let log = std::fs::read_to_string(run["log"].as_str().unwrap()).unwrap();
+        assert_eq!(log, format!("seed: {seed}\nrunning flaky_fake\n"));
+        assert!(Path::new(run["events"].as_str().unwrap()).exists(), "{run}");
+        assert!(Path::new(run["kept"].as_str().unwrap()).exists(), "{run}");
+        assert_contains(
+            &out,
+            &format!(
+                "replay: LAB_SEED={seed} LAB_TIME=virtual {}",
+                env!("CARGO_BIN_EXE_fake_lab")
+            ),
+        );
+    }
+}
+
+#[test]
+fn a_seed_that_fails_only_in_a_batch_is_still_a_failure() {
+    // The batch fails the seeds that pass alone (state left by an earlier
+    // seed): each is run alone, passes, and counts as a failure with the
+    // batch's output kept. The seeds that fail alone pass in the batch,
+    // which is a pass the batch did have.
+    let dir = scratch("stress", "batch-leaks");
+    let (out, report) = {
+        let path = dir.join("r.json");
+        let out = stress_command(
+            &dir,
+            &[
+                "flaky", "-n", "12", "-p", "1", "--seed", "7", "--time", "virtual", "--batch", "12",
+            ],
+        )
+        .env("FAKE_BATCH_LEAKS", "1")
+        .arg("--json")
+        .arg(&path)
+        .output()
+        .unwrap();
+        (out, json(&path))
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    for run in runs(&report) {
+        let seed = run["seed"].as_u64().unwrap();
+        if seed % 3 == 0 {
+            assert_eq!(run["verdict"], "passed", "{run}");
+            continue;
+        }
+        assert_eq!(run["verdict"], "failed", "{run}");
+        let failure = run["failure"].as_str().unwrap();
+        assert!(
+            failure.starts_with(&format!("flaky failed on seed {seed}")),
+            "{failure}"
+        );
+        assert!(failure.contains("but passed when run alone"), "{failure}");
+        let log = std::fs::read_to_string(run["log"].as_str().unwrap()).unwrap();
+        assert!(log.contains(&format!("seed: {seed}\n")), "{log}");
+        assert!(
+            log.lines().filter(|l| l.starts_with("seed: ")).count() == 12,
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn a_binary_that_ignores_lab_seeds_gets_one_process_per_run() {
+    let dir = scratch("stress", "batch-ignored");
+    let path = dir.join("r.json");
+    let out = stress_command(
+        &dir,
+        &[
+            "pass", "-n", "20", "-p", "1", "--time", "virtual", "--batch", "5",
+        ],
+    )
+    .env("FAKE_NO_SEEDS", "1")
+    .arg("--json")
+    .arg(&path)
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = json(&path);
+    assert_eq!(verdicts(&report).len(), 20);
+    let mut seeds: Vec<u64> = verdicts(&report).into_iter().map(|(s, _)| s).collect();
+    seeds.dedup();
+    assert_eq!(seeds.len(), 20, "every run has its own seed");
+    assert!(verdicts(&report).iter().all(|(_, v)| v == "passed"));
+    // The first batch's seeds run again alone, then one process a run.
+    let starts = std::fs::read_to_string(dir.join("starts")).unwrap();
+    assert_eq!(starts.lines().count(), 1 + 20, "{}", text(&out));
+}
+
+#[test]
+fn batch_needs_virtual_time_and_no_per_run_event_logs() {
+    let dir = scratch("stress", "batch-usage");
+    let out = stress(&dir, &["pass", "--batch", "4"]);
+    assert_rejected_up_front(&out, &dir, "add --time virtual");
+    let out = stress(&dir, &["pass", "--batch", "0", "--time", "virtual"]);
+    assert_rejected_up_front(&out, &dir, "must be at least 1");
+    let out = stress_command(&dir, &["pass", "--batch", "4", "--time", "virtual"])
+        .env("LAB_LOG", dir.join("events.jsonl"))
+        .output()
+        .unwrap();
+    assert_rejected_up_front(&out, &dir, "cannot give every run its own event log");
+}

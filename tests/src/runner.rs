@@ -229,7 +229,74 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
     // Tests run one at a time here: a thread the layer did not start can
     // only be the test's (see labrpc::foreign).
     labrpc::foreign::watch_every_thread();
-    let seed = labrpc::rand::seed();
+    let seeds = match seeds_from_env() {
+        Ok(seeds) => seeds,
+        Err(err) => usage_error(binary, tests, &err),
+    };
+    let mut tally = Tally {
+        ran: 0,
+        failed: 0,
+        filtered: tests.len() - selected.len(),
+        t0: time::now(),
+    };
+    let batch = seeds.is_some();
+    for seed in seeds.unwrap_or_else(|| vec![labrpc::rand::seed()]) {
+        if batch {
+            labrpc::rand::set_seed(seed);
+        }
+        print_seed(seed);
+        for test in &selected {
+            let verdict = run_test(test, binary);
+            print_and_record(binary, &verdict, seed);
+            tally.ran += 1;
+            tally.failed += usize::from(verdict.failure.is_some());
+            if verdict.stuck {
+                println!("(a thread of the test is stuck: ending the process)");
+                finish(&tally);
+            }
+            if crate::failure::process_must_end() {
+                println!("(an apply error ends the process, as Go's log.Fatalf does)");
+                finish(&tally);
+            }
+        }
+    }
+    finish(&tally)
+}
+
+/// The seeds of `LAB_SEEDS` (comma-separated), which runs the selected
+/// tests once per seed in this one process, in virtual time only: None
+/// when it is unset or empty; Err says what is wrong.
+///
+/// A process start costs about as much as a short virtual-time test, so
+/// the stress runner hands each test process a batch of seeds. Each test
+/// still runs exactly as it does alone with `LAB_SEED` (its streams and
+/// its schedule derive from the seed and its name only); in real time a
+/// test is never alone in a process that ran others before it.
+pub fn seeds_from_env() -> Result<Option<Vec<u64>>, String> {
+    let Some(text) = std::env::var("LAB_SEEDS")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    if clock() == Clock::Real {
+        return Err(
+            "LAB_SEEDS (several seeds in one process) needs LAB_TIME=virtual, where a seed replays the whole run; in real time, run one LAB_SEED per process".to_string(),
+        );
+    }
+    text.split(',')
+        .map(|part| {
+            part.trim().parse::<u64>().map_err(|_| {
+                format!("LAB_SEEDS must be decimal seeds below 2^64, comma-separated; {part:?} is not one")
+            })
+        })
+        .collect::<Result<Vec<u64>, String>>()
+        .map(Some)
+}
+
+/// The line that says which seed the tests below it run with, and how to
+/// replay them.
+fn print_seed(seed: u64) {
     match clock() {
         Clock::Real => println!("seed: {seed} (LAB_SEED={seed} replays each thread's draws)"),
         c => println!(
@@ -240,27 +307,6 @@ pub fn main(binary: &str, tests: &[LabTest]) -> ! {
     if let Some(path) = labrpc::event::path() {
         println!("event log: {path}");
     }
-    let mut tally = Tally {
-        ran: 0,
-        failed: 0,
-        filtered: tests.len() - selected.len(),
-        t0: time::now(),
-    };
-    for test in &selected {
-        let verdict = run_test(test, binary);
-        print_and_record(binary, &verdict, seed);
-        tally.ran += 1;
-        tally.failed += usize::from(verdict.failure.is_some());
-        if verdict.stuck {
-            println!("(a thread of the test is stuck: ending the process)");
-            finish(&tally);
-        }
-        if crate::failure::process_must_end() {
-            println!("(an apply error ends the process, as Go's log.Fatalf does)");
-            finish(&tally);
-        }
-    }
-    finish(&tally)
 }
 
 /// Prints the usage and exits with status 2.

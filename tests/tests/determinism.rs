@@ -59,20 +59,33 @@ fn run_tests_on(
     args: &[&str],
     must_pass: bool,
 ) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_broken_raft"))
+    let mut command = lab_command(engine, log, (broken, sched), args);
+    command.env("LAB_SEED", seed.to_string());
+    let what = format!("seed {seed}");
+    outcome(&mut command, log, &what, must_pass && broken == "none")
+}
+
+/// The broken-Raft binary running `args` in virtual time on `engine`,
+/// logging to `log`.
+fn lab_command(engine: &str, log: &Path, (broken, sched): (&str, &str), args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_broken_raft"));
+    command
         .args(args)
         .env("LAB_ENGINE", engine)
         .env("LAB_BROKEN", broken)
         .env("LAB_TIME", "virtual")
-        .env("LAB_SEED", seed.to_string())
         .env("LAB_LOG", log)
-        .env("LAB_SCHED", sched)
-        .output()
-        .expect("cannot start broken_raft");
+        .env("LAB_SCHED", sched);
+    command
+}
+
+/// Runs `command` (see [`lab_command`]): its event log and Go's lines.
+fn outcome(command: &mut Command, log: &Path, what: &str, must_pass: bool) -> Outcome {
+    let out = command.output().expect("cannot start broken_raft");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        out.status.success() || broken != "none" || !must_pass,
-        "seed {seed}: the reference failed in virtual time:\n{stdout}"
+        out.status.success() || !must_pass,
+        "{what}: the reference failed in virtual time:\n{stdout}"
     );
     let lines = stdout
         .lines()
@@ -327,5 +340,64 @@ fn both_engines_give_the_same_run() {
         }
         (fibers != threads).then(|| format!("seed {seed}: the engines' 2B-2D runs differ"))
     });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_batch_of_seeds_runs_each_seed_as_it_runs_alone() {
+    // The stress runner hands a test process several seeds (LAB_SEEDS):
+    // its event log and lines must be those of the seeds run one process
+    // each, in order, byte for byte: for Go's 2A with the reference and
+    // with a Raft that fails, and for a 2B, a 2C and a 2D test.
+    let dir = scratch().join("batch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&str, &[&str], u64); 3] = [
+        ("none", &TESTS, 8),
+        ("two-leaders", &TESTS, 4),
+        (
+            "none",
+            &["fail_agree_2b", "figure8_2c", "snapshot_basic_2d"],
+            2,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (broken, tests, count) in cases {
+        let mut args = tests.to_vec();
+        args.push("--exact");
+        let seeds: Vec<u64> = (1..=count).map(|s| s * 7919).collect();
+        let log = dir.join("batch.jsonl");
+        let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        let mut command = lab_command(FIBERS, &log, (broken, "random"), &args);
+        command.env("LAB_SEEDS", list.join(","));
+        let batch = outcome(&mut command, &log, "the batch", false);
+        let mut alone = Outcome {
+            log: Vec::new(),
+            lines: Vec::new(),
+        };
+        for &seed in &seeds {
+            let log = dir.join(format!("{seed}.jsonl"));
+            let one = run_tests(seed, &log, broken, "random", &args, false);
+            alone.log.extend(one.log);
+            alone.lines.extend(one.lines);
+        }
+        let ran = batch
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("Test ("))
+            .count();
+        if ran != tests.len() * seeds.len() {
+            failures.push(format!(
+                "{broken} {tests:?}: {ran} tests ran: {:?}",
+                batch.lines
+            ));
+        } else if batch != alone {
+            failures.push(format!(
+                "{broken} {tests:?}: the batch's runs differ from the seeds alone"
+            ));
+        }
+        if broken != "none" && !batch.lines.iter().any(|l| l.starts_with("--- FAIL")) {
+            failures.push(format!("{broken}: the broken Raft passed every seed"));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

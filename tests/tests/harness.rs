@@ -706,6 +706,24 @@ fn a_bad_test_limit_is_refused_before_any_test_runs() {
 }
 
 #[test]
+fn bad_lab_seeds_are_refused_before_any_test_runs() {
+    for (time, seeds, message) in [
+        (
+            "real",
+            "1,2",
+            "LAB_SEEDS (several seeds in one process) needs LAB_TIME=virtual",
+        ),
+        ("virtual", "1,x", "\"x\" is not one"),
+    ] {
+        let env = [("LAB_TIME", time), ("LAB_SEEDS", seeds)];
+        let run = run_broken("none", "initial_election_2a", &env);
+        assert_eq!(run.status, Some(2), "{seeds}: {}", run.output);
+        assert!(run.output.contains(message), "{seeds}: {}", run.output);
+        assert!(!run.output.contains("Test (2A)"), "{seeds}: {}", run.output);
+    }
+}
+
+#[test]
 fn reference_raft_passes_with_a_result_record() {
     let record = std::env::temp_dir().join(format!("record-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&record);

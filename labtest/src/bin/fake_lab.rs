@@ -13,6 +13,11 @@
 //! (a run that does not replay); `FAKE_IGNORES_TIME` makes the binary one
 //! that knows only real time (no `time` in its record);
 //! `FAKE_REPLAY_DIFFERS` gives `late_fake` another failure at each start.
+//!
+//! `LAB_SEEDS=a,b,...` runs the test once per seed in this one process, as
+//! the lab's runner does in virtual time; `FAKE_NO_SEEDS` makes the binary
+//! one that predates it (it runs `LAB_SEED` once), and `FAKE_BATCH_LEAKS`
+//! one whose `flaky_fake` fails differently in a batch than alone.
 
 // A test fixture for process handling, outside the lab's time layer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -139,13 +144,40 @@ fn main() {
         println!("\n{} tests, 0 benchmarks", TESTS.len());
         return;
     }
-    let seed: u64 = std::env::var("LAB_SEED")
+    let name = args.first().map(String::as_str).unwrap_or("");
+    let time = clock();
+    let all_passed = seeds().into_iter().fold(true, |passed, (seed, in_batch)| {
+        run_one(name, seed, in_batch, time) && passed
+    });
+    if !all_passed {
+        std::process::exit(101);
+    }
+}
+
+/// The seeds to run, each with whether it runs in a batch: `LAB_SEEDS`
+/// (unless `FAKE_NO_SEEDS` makes this a binary that predates it), else
+/// `LAB_SEED`, else 0.
+fn seeds() -> Vec<(u64, bool)> {
+    if std::env::var_os("FAKE_NO_SEEDS").is_none()
+        && let Ok(list) = std::env::var("LAB_SEEDS")
+    {
+        return list
+            .split(',')
+            .map(|s| (s.parse().expect("LAB_SEEDS"), true))
+            .collect();
+    }
+    let seed = std::env::var("LAB_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let name = args.first().map(String::as_str).unwrap_or("");
+    vec![(seed, false)]
+}
+
+/// Runs test `name` once with `seed`; false if it failed. In a batch with
+/// `FAKE_BATCH_LEAKS`, `flaky_fake` fails on the seeds it passes alone and
+/// passes on the others, as if each seed met state an earlier one left.
+fn run_one(name: &str, seed: u64, in_batch: bool, time: Option<&str>) -> bool {
     let started = std::time::Instant::now();
-    let time = clock();
     println!("seed: {seed}\nrunning {name}");
     append_to("FAKE_STARTS", name);
     append_to(
@@ -156,9 +188,11 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     write_events(name, seed, started);
+    let leaks = in_batch && std::env::var_os("FAKE_BATCH_LEAKS").is_some();
+    let flaky_fails = seed.is_multiple_of(3) != leaks;
     match name {
         "pass_fake" => record(name, true, seed, 1.0, None),
-        "flaky_fake" if seed.is_multiple_of(3) => {
+        "flaky_fake" if flaky_fails => {
             record(
                 name,
                 false,
@@ -166,7 +200,7 @@ fn main() {
                 1.0,
                 Some(format!("flaky failed on seed {seed}")),
             );
-            std::process::exit(101);
+            return false;
         }
         "flaky_fake" => record(name, true, seed, 1.0, None),
         #[allow(clippy::zombie_processes)] // killed with the process group
@@ -197,11 +231,12 @@ fn main() {
                 Err(_) => "expected one leader, got none".to_string(),
             };
             record(name, false, seed, 500.0, Some(failure));
-            std::process::exit(101);
+            return false;
         }
         other => {
             eprintln!("no such test {other}");
             std::process::exit(101);
         }
     }
+    true
 }
