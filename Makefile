@@ -101,14 +101,16 @@ test-handout:
 bench-labrpc:
 	$(CARGO) run --release -p labrpc --example bench
 
-## Virtual time's cost: the 2A tests in virtual time one at a time, on fibers (the
-## default engine), then on OS threads pinned (LAB_ENGINE=threads) and not (LAB_PIN=0),
-## then two at a time on fibers: runs an hour, CPU per run.
+## Virtual time's cost: the 2A tests in virtual time one at a time and two at a time on
+## fibers (the default engine, seeds batched per process), one process per run
+## (--batch 1), then on OS threads pinned (LAB_ENGINE=threads) and not (LAB_PIN=0):
+## runs an hour, CPU per run.
 bench-virtual:
-	$(LABTEST) stress 2a --time virtual -n 200 -p 1
+	$(LABTEST) stress 2a --time virtual -n 1000 -p 1
+	$(LABTEST) stress 2a --time virtual -n 1000 -p 2
+	$(LABTEST) stress 2a --time virtual -n 200 -p 1 --batch 1
 	LAB_ENGINE=threads $(LABTEST) stress 2a --time virtual -n 200 -p 1
 	LAB_ENGINE=threads LAB_PIN=0 $(LABTEST) stress 2a --time virtual -n 200 -p 1
-	$(LABTEST) stress 2a --time virtual -n 200 -p 2
 
 ## An event log (LAB_LOG) with one column per peer: make log LOG=events.jsonl [ARGS="--peer 0,2"].
 log:

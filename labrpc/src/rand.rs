@@ -3,7 +3,9 @@
 //!
 //! Every thread draws from its own stream, derived from the process's seed
 //! (`LAB_SEED` when it is set, a decimal `u64`, else one drawn from the OS;
-//! [`seed`] tells which, so that a failing run can print it). A draw takes
+//! [`seed`] tells which, so that a failing run can print it). A runner that
+//! runs tests with several seeds in one process sets each with
+//! [`set_seed`] between tests. A draw takes
 //! no lock and no thread's draws move another thread's stream:
 //! - a thread started with [`crate::thread::spawn`] gets a stream derived
 //!   from its parent's stream key, the number of threads the parent had

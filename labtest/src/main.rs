@@ -62,7 +62,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every matching test N times, P at once, each in a fresh process
-    /// with its own seed.
+    /// with its own seed (in virtual time, a batch of seeds per process:
+    /// see --batch).
     ///
     /// Exit status: 0 every run passed; 1 a run failed or timed out; 2 bad
     /// usage (found before anything is built or run), a build failure, or
