@@ -834,25 +834,26 @@ fn the_reference_gets_full_marks_on_2b_and_2c_in_virtual_time() {
     assert_contains(&out, "score: 90/90 (2B 50/50, 2C 40/40)");
 }
 
-/// A follower that cuts its log on every AppendEntries passes all of Go's
-/// 2C tests (0 of 900 runs caught it); the 2C extra set's late copies of
-/// AppendEntries catch it, and the grade says so apart from the score.
+/// A peer that forgets its vote in a crash passes all of Go's 2C tests
+/// (0 of 1,400 runs caught it); the 2C extra set's crash between two
+/// candidates of one term catches it, and the grade says so apart from
+/// the score.
 #[test]
 fn a_bug_go_misses_loses_only_the_2c_extra_test_that_catches_it() {
     let _serial = serial();
     let dir = scratch("grading", "extra-2c-bug");
-    let sub = catalog_bug(&dir, "truncates-matching-entries");
+    let sub = catalog_bug(&dir, "forgets-to-persist-vote");
     let (out, json) = grade_in_virtual_time(&sub, &dir.join("out"), &["--part", "2c", "--extra"]);
     assert_eq!(scores(&json).len(), 10, "{json}");
     let lost = lost_tests(&json);
     assert_eq!(
         lost,
-        ["late_copies_lose_nothing_2c_extra (extra)"],
+        ["vote_survives_crash_2c_extra (extra)"],
         "{}\n{json}",
         text(&out)
     );
-    let output = test_output(&json, "late_copies_lose_nothing_2c_extra (extra)");
-    assert!(output.contains("apply error"), "{output}");
+    let output = test_output(&json, "vote_survives_crash_2c_extra (extra)");
+    assert!(output.contains("election safety"), "{output}");
     // The extra set is reported apart: Go's 2C score stays full.
     assert_eq!(json["score"], 40.0, "{json}");
     assert_contains(&out, "extra: 5/10");

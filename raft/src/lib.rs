@@ -100,6 +100,7 @@
 
 mod apply;
 mod backup;
+mod calls_out;
 mod commit;
 mod election;
 mod log;

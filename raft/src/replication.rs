@@ -8,16 +8,25 @@
 //! on the network under the peer's lock, then waited for on a thread of
 //! its own: the lock is never held across the wait.
 //!
-//! At most one call per follower is out at a time, unless it has been out
-//! longer than its patience ([`APPEND_CALL_PATIENCE`], less for a follower
-//! that lacks entries, [`CATCH_UP_PATIENCE`]): a call to an unreachable peer can
-//! take 7 s to fail, and a new one every heartbeat would only pile up
-//! threads and RPCs. Calls to the other followers never wait for it. New
-//! entries that arrive while a call is out go with the next call, which
-//! leaves when the answer comes back, or when the patience runs out if the
-//! follower still lacks entries (the ticker wakes for it, [`retry_due`]):
-//! a follower that was cut off or restarted catches up within a patience
-//! of coming back, not at the heartbeat after a patience.
+//! Calls to one follower are held back while one is out (`calls_out`),
+//! with two exceptions:
+//! - New entries that no call out carries leave at once, in a call of
+//!   their own, to a follower that answered within the last
+//!   [`APPEND_CALL_PATIENCE`], up to [`MAX_CALLS_OUT`] calls out: a command
+//!   started while the last one is still on its way commits a round trip
+//!   sooner (the Go lab's unreliable agreement test starts five at once).
+//!   A silent follower gets no such extra calls.
+//! - Calls out longer than their patience ([`APPEND_CALL_PATIENCE`], less
+//!   for a follower that lacks entries, [`CATCH_UP_PATIENCE`]) hold nothing
+//!   back any more: a call to an unreachable peer can take 7 s to fail,
+//!   and a new one every heartbeat would only pile up threads and RPCs.
+//!
+//! Calls to the other followers never wait for this one. Entries and a
+//! commit index that wait go with the next call, which leaves when an
+//! answer comes back, or when the patience runs out if the follower still
+//! lacks entries (the ticker wakes for it, [`retry_due`]): a follower that
+//! was cut off or restarted catches up within a patience of coming back,
+//! not at the heartbeat after a patience.
 
 use crate::backup;
 use crate::commit::leader_commit_index;
@@ -49,6 +58,10 @@ pub const APPEND_CALL_PATIENCE: Duration = Duration::from_millis(200);
 /// once, and one gone for long costs no more RPCs than one that lacks
 /// nothing.
 pub const CATCH_UP_PATIENCE: Duration = Duration::from_millis(50);
+
+/// The most calls a leader has out to one follower at once (see the module
+/// doc): as many as the commands the Go lab's tests start at once.
+pub const MAX_CALLS_OUT: usize = 5;
 
 impl Core {
     /// Sends one round of AppendEntries to every other peer and schedules
@@ -82,19 +95,17 @@ impl Core {
 
     /// Puts an AppendEntries for `peer` on the network and waits for its
     /// answer on a thread of its own; nothing if the peer is dead, not the
-    /// leader, or a call to `peer` is still out (see the module doc). The
-    /// checks and the send happen under the lock `kill` takes to set its
-    /// flag, so a request either left before `kill` began or never leaves.
-    /// A follower that needs entries the leader has discarded gets its
-    /// snapshot instead (§7, `snapshot`).
+    /// leader, or calls out to `peer` hold this one back (see the module
+    /// doc). The checks and the send happen under the lock `kill` takes to
+    /// set its flag, so a request either left before `kill` began or never
+    /// leaves. A follower that needs entries the leader has discarded gets
+    /// its snapshot instead (§7, `snapshot`).
     pub(crate) fn replicate_to(self: &Arc<Self>, state: &mut State, peer: usize) {
         if self.killed() || !state.is_leader() {
             return;
         }
         let now = now();
-        if let Some(sent) = state.append_in_flight[peer]
-            && now - sent < patience(state, peer, sent)
-        {
+        if !may_call(state, peer, now) {
             return;
         }
         if state.next_index[peer] <= state.log.snapshot_index() {
@@ -102,29 +113,29 @@ impl Core {
             return;
         }
         let args = append_entries_for(state, peer);
-        state.append_in_flight[peer] = Some(now);
+        let id = state.new_call_id();
+        let through = args.prev_log_index + args.entries.len() as u64;
+        state.calls_out[peer].record(id, now, through);
         let call = self.peers[peer].send("Raft.AppendEntries", &args);
         let core = self.clone();
         thread::spawn(format!("raft-{}-append-{peer}", self.me), move || {
-            core.await_append_reply(peer, now, &args, call);
+            core.await_append_reply(peer, id, &args, call);
         });
     }
 
-    /// Waits for the answer to the call sent at `sent`, then handles it.
-    /// A call that failed while the follower still lacks entries is sent
-    /// again at once: a lost request or reply must not cost a heartbeat.
+    /// Waits for the answer to the call `id`, then handles it. A call
+    /// that failed while the follower still lacks entries is sent again at
+    /// once: a lost request or reply must not cost a heartbeat.
     fn await_append_reply(
         self: &Arc<Self>,
         peer: usize,
-        sent: Instant,
+        id: u64,
         args: &AppendEntriesArgs,
         call: Sent,
     ) {
         let reply = call.wait::<AppendEntriesReply>();
         let mut state = self.lock();
-        if state.append_in_flight[peer] == Some(sent) {
-            state.append_in_flight[peer] = None;
-        }
+        state.calls_out[peer].answered(id);
         if self.killed() || state.role != Role::Leader || state.current_term != args.term {
             // An answer to an older leadership, or to a dead peer; only a
             // newer term in it still counts (§5.1).
@@ -278,6 +289,32 @@ fn after_snapshot<'a>(state: &State, args: &'a AppendEntriesArgs) -> (u64, u64, 
     )
 }
 
+/// Whether a call to `peer` may leave now (the module doc): none is out,
+/// those out have been out longer than their patience (they are then
+/// abandoned), or it carries new entries to a follower that answers.
+fn may_call(state: &mut State, peer: usize, now: Instant) -> bool {
+    let Some(oldest) = state.calls_out[peer].oldest_sent() else {
+        return true;
+    };
+    if now - oldest >= patience(state, peer, oldest) {
+        state.calls_out[peer].abandon();
+        return true;
+    }
+    may_add_call(state, peer, now)
+}
+
+/// Whether one more call may join those out to `peer`: it would carry
+/// entries that no call out carries, to a follower that answered within
+/// the last [`APPEND_CALL_PATIENCE`], and fewer than [`MAX_CALLS_OUT`] are
+/// out. Snapshots never go this way: one out at a time is enough.
+fn may_add_call(state: &State, peer: usize, now: Instant) -> bool {
+    let out = &state.calls_out[peer];
+    let carries_new_entries = out.reach().is_some_and(|r| r < state.log.last_index())
+        && state.next_index[peer] > state.log.snapshot_index();
+    let answers = now.saturating_duration_since(state.heard_from[peer]) < APPEND_CALL_PATIENCE;
+    carries_new_entries && answers && out.len() < MAX_CALLS_OUT
+}
+
 /// When the leader should next send again to a follower that lacks
 /// entries and whose call has been out for its whole patience: the
 /// earliest such moment over all followers, or None if no follower is
@@ -286,7 +323,7 @@ pub(crate) fn retry_due(state: &State) -> Option<Instant> {
     (0..state.peer_count)
         .filter(|&peer| lacks_entries(state, peer))
         .filter_map(|peer| {
-            let sent = state.append_in_flight[peer]?;
+            let sent = state.calls_out[peer].oldest_sent()?;
             Some(sent + patience(state, peer, sent))
         })
         .min()
@@ -366,7 +403,8 @@ mod tests {
         state.match_index[1] = matched;
         state.match_index[2] = state.log.last_index();
         let sent = state.heard_from[1] + silent;
-        state.append_in_flight[1] = Some(sent);
+        let (id, through) = (state.new_call_id(), state.log.last_index());
+        state.calls_out[1].record(id, sent, through);
         (state, sent)
     }
 
@@ -385,8 +423,57 @@ mod tests {
         let (state, _) = leader_with_call_out(&[1, 1], 2, Duration::ZERO);
         assert_eq!(retry_due(&state), None, "follower 1 holds the whole log");
         let (mut state, _) = leader_with_call_out(&[1, 1], 1, Duration::ZERO);
-        state.append_in_flight[1] = None;
+        state.calls_out[1].abandon();
         assert_eq!(retry_due(&state), None, "no call out to follower 1");
+    }
+
+    /// Appends one entry of the leader's term, as `start` does.
+    fn start_command(state: &mut State) {
+        let term = state.current_term;
+        state.log.push(LogEntry {
+            term,
+            command: vec![9],
+        });
+    }
+
+    #[test]
+    fn a_command_started_while_a_call_is_out_leaves_at_once() {
+        let (mut state, sent) = leader_with_call_out(&[1, 1], 1, Duration::ZERO);
+        let soon = sent + Duration::from_millis(10);
+        assert!(
+            !may_call(&mut state, 1, soon),
+            "the call out carries the whole log"
+        );
+        start_command(&mut state);
+        assert!(may_call(&mut state, 1, soon));
+        assert_eq!(state.calls_out[1].len(), 1, "a young call was abandoned");
+    }
+
+    #[test]
+    fn a_silent_follower_gets_no_extra_call() {
+        let (mut state, sent) = leader_with_call_out(&[1, 1], 1, Duration::from_millis(300));
+        start_command(&mut state);
+        assert!(!may_call(&mut state, 1, sent + Duration::from_millis(10)));
+    }
+
+    #[test]
+    fn calls_out_are_capped() {
+        let (mut state, sent) = leader_with_call_out(&[1, 1], 1, Duration::ZERO);
+        for _ in 1..MAX_CALLS_OUT {
+            start_command(&mut state);
+            let (id, through) = (state.new_call_id(), state.log.last_index());
+            state.calls_out[1].record(id, sent, through);
+        }
+        start_command(&mut state);
+        assert!(!may_call(&mut state, 1, sent + Duration::from_millis(10)));
+    }
+
+    #[test]
+    fn calls_out_past_their_patience_hold_nothing_back() {
+        let (mut state, sent) = leader_with_call_out(&[1, 1], 2, Duration::ZERO);
+        assert!(!may_call(&mut state, 1, sent + Duration::from_millis(199)));
+        assert!(may_call(&mut state, 1, sent + APPEND_CALL_PATIENCE));
+        assert_eq!(state.calls_out[1].len(), 0, "the old call still counts");
     }
 
     /// A follower in `term` holding entries of `terms`.

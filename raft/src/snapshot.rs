@@ -74,29 +74,28 @@ impl Core {
             last_included_term: state.log.snapshot_term(),
             data: self.persister.read_snapshot(),
         };
-        state.append_in_flight[peer] = Some(now);
+        let id = state.new_call_id();
+        state.calls_out[peer].record(id, now, args.last_included_index);
         let call = self.peers[peer].send("Raft.InstallSnapshot", &args);
         let core = self.clone();
         thread::spawn(format!("raft-{}-snapshot-{peer}", self.me), move || {
-            core.await_snapshot_reply(peer, now, &args, call);
+            core.await_snapshot_reply(peer, id, &args, call);
         });
     }
 
-    /// Waits for the answer to the InstallSnapshot sent at `sent`: the
+    /// Waits for the answer to the InstallSnapshot call `id`: the
     /// follower now holds everything up to the snapshot's last index, so
     /// replication goes on from just after it; a lost call is sent again.
     fn await_snapshot_reply(
         self: &Arc<Self>,
         peer: usize,
-        sent: Instant,
+        id: u64,
         args: &InstallSnapshotArgs,
         call: Sent,
     ) {
         let reply = call.wait::<InstallSnapshotReply>();
         let mut state = self.lock();
-        if state.append_in_flight[peer] == Some(sent) {
-            state.append_in_flight[peer] = None;
-        }
+        state.calls_out[peer].answered(id);
         let reply_term = reply.as_ref().map_or(0, |r| r.term);
         if !self.killed() && state.observe_term(reply_term) {
             // §5.1: a newer term in a response makes this peer a follower.

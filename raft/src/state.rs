@@ -4,6 +4,7 @@
 //! Everything here runs with the peer's lock held: it must never send an
 //! RPC, send on the apply channel, or sleep.
 
+use crate::calls_out::CallsOut;
 use crate::log::Log;
 use crate::persister::Persister;
 use labrpc::time::{Duration, Instant, now};
@@ -102,9 +103,11 @@ pub struct State {
     pub next_index: Vec<u64>,
     /// For each server, index of the highest entry known replicated on it.
     pub match_index: Vec<u64>,
-    /// For each server, when the AppendEntries call now out to it was sent
-    /// (None when none is out); see `replication`.
-    pub append_in_flight: Vec<Option<Instant>>,
+    /// For each server, the calls now out to it; see `replication`.
+    pub calls_out: Vec<CallsOut>,
+    /// The id the next call to a follower gets. It only grows, across
+    /// leaderships too, so that no answer is taken for another call's.
+    pub next_call_id: u64,
     /// For each server, when it last answered this leader's AppendEntries.
     pub heard_from: Vec<Instant>,
 
@@ -133,7 +136,8 @@ impl State {
             pending_snapshot: None,
             next_index: vec![1; peer_count],
             match_index: vec![0; peer_count],
-            append_in_flight: vec![None; peer_count],
+            calls_out: vec![CallsOut::default(); peer_count],
+            next_call_id: 0,
             heard_from: vec![now(); peer_count],
             role: Role::Follower,
             election_deadline: now() + rand::millis(ELECTION_TIMEOUT_MS),
@@ -189,6 +193,12 @@ impl State {
         self.reset_election_timer("election started");
     }
 
+    /// A fresh id for a call about to leave.
+    pub fn new_call_id(&mut self) -> u64 {
+        self.next_call_id += 1;
+        self.next_call_id
+    }
+
     /// A candidate with a majority becomes leader: next_index starts just
     /// past its last entry, match_index at 0 (Figure 2), and heartbeats go
     /// out at once to assert leadership (§5.2), whatever calls of an
@@ -197,7 +207,7 @@ impl State {
         let next = self.log.last_index() + 1;
         self.next_index = vec![next; self.peer_count];
         self.match_index = vec![0; self.peer_count];
-        self.append_in_flight = vec![None; self.peer_count];
+        self.calls_out = vec![CallsOut::default(); self.peer_count];
         self.heard_from = vec![now(); self.peer_count];
         self.match_index[self.me] = self.log.last_index();
         self.heartbeat_due = now();
