@@ -244,22 +244,17 @@ mod tests {
     use super::*;
 
     fn failed(time: TimeMode, sched: Option<&str>) -> RunResult {
-        RunResult {
-            test: "initial_election_2a".into(),
+        let case = crate::discover::TestCase {
             target: "raft_2a".into(),
-            seed: 9,
-            time,
+            exe: "x".into(),
+            name: "initial_election_2a".into(),
+        };
+        RunResult {
             sched: sched.map(str::to_string),
             seconds: 1.0,
-            verdict: Verdict::Failed,
-            failure: None,
             worst_oversleep_ms: Some(400.0),
-            step: None,
             exit_code: Some(101),
-            log: None,
-            events: None,
-            timeline: None,
-            kept: None,
+            ..RunResult::bare(&case, 9, time, Verdict::Failed)
         }
     }
 

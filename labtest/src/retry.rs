@@ -115,6 +115,7 @@ pub fn run_scored(
 mod tests {
     use super::*;
     use crate::run::Verdict;
+    use crate::time_mode::TimeMode;
     use std::path::PathBuf;
 
     fn case(name: &str) -> TestCase {
@@ -127,21 +128,9 @@ mod tests {
 
     fn result(test: &str, seed: u64, verdict: Verdict, oversleep_ms: f64) -> RunResult {
         RunResult {
-            test: test.into(),
-            target: "raft_2a".into(),
-            seed,
-            time: crate::time_mode::TimeMode::Real,
-            sched: None,
             seconds: 1.0,
-            verdict,
-            failure: None,
             worst_oversleep_ms: Some(oversleep_ms),
-            step: None,
-            exit_code: None,
-            log: None,
-            events: None,
-            timeline: None,
-            kept: None,
+            ..RunResult::bare(&case(test), seed, TimeMode::Real, verdict)
         }
     }
 

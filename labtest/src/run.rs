@@ -204,6 +204,31 @@ pub struct RunResult {
     pub kept: Option<PathBuf>,
 }
 
+impl RunResult {
+    /// A result of `case` with `seed` on `time` that kept no file, ran no
+    /// time and says nothing more than its verdict: the caller fills in
+    /// what it knows.
+    pub fn bare(case: &TestCase, seed: u64, time: TimeMode, verdict: Verdict) -> RunResult {
+        RunResult {
+            test: case.name.clone(),
+            target: case.target.clone(),
+            seed,
+            time,
+            sched: None,
+            seconds: 0.0,
+            verdict,
+            failure: None,
+            worst_oversleep_ms: None,
+            step: None,
+            exit_code: None,
+            log: None,
+            events: None,
+            timeline: None,
+            kept: None,
+        }
+    }
+}
+
 /// Where each run's event log (`LAB_LOG`) goes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum EventLogs {

@@ -231,21 +231,10 @@ impl Batch {
 
     fn passed(&self, seed: u64, record: &Record, seconds: f64) -> RunResult {
         RunResult {
-            test: self.case.name.clone(),
-            target: self.case.target.clone(),
-            seed,
-            time: self.time,
             sched: self.sched.clone(),
             seconds,
-            verdict: Verdict::Passed,
-            failure: None,
             worst_oversleep_ms: record.worst_oversleep_ms,
-            step: None,
-            exit_code: None,
-            log: None,
-            events: None,
-            timeline: None,
-            kept: None,
+            ..RunResult::bare(&self.case, seed, self.time, Verdict::Passed)
         }
     }
 }
@@ -265,21 +254,9 @@ impl Retry {
             None => (Verdict::Interrupted, None),
         };
         RunResult {
-            test: self.case.name,
-            target: self.case.target,
-            seed: self.seed,
-            time,
             sched,
-            seconds: 0.0,
-            verdict,
             failure,
-            worst_oversleep_ms: None,
-            step: None,
-            exit_code: None,
-            log: None,
-            events: None,
-            timeline: None,
-            kept: None,
+            ..RunResult::bare(&self.case, self.seed, time, verdict)
         }
     }
 }

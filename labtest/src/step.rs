@@ -67,22 +67,16 @@ mod tests {
         fs::create_dir_all(dir).unwrap();
         fs::write(dir.join("run.log"), log).unwrap();
         fs::write(dir.join("run.events.jsonl"), events).unwrap();
-        RunResult {
-            test: "initial_election_2a".into(),
+        let case = crate::discover::TestCase {
             target: "raft_2a".into(),
-            seed: 1,
-            time: crate::time_mode::TimeMode::Real,
-            sched: None,
+            exe: "x".into(),
+            name: "initial_election_2a".into(),
+        };
+        RunResult {
             seconds: 60.2,
-            verdict,
-            failure: None,
-            worst_oversleep_ms: None,
-            step: None,
-            exit_code: None,
             log: Some(dir.join("run.log")),
             events: Some(dir.join("run.events.jsonl")),
-            timeline: None,
-            kept: None,
+            ..RunResult::bare(&case, 1, crate::time_mode::TimeMode::Real, verdict)
         }
     }
 
