@@ -2,7 +2,9 @@
 //! to stop (all done, first failure, Ctrl-C or SIGTERM).
 //!
 //! One loop starts runs while fewer than the parallelism are running and
-//! polls the running ones; nothing here blocks on a child. With `-p auto`
+//! polls the running ones; nothing here blocks on a child. In virtual time
+//! a process may run a batch of seeds of one test (`seed_batch`); the seeds
+//! a batch did not prove passed run again alone, before any new run. With `-p auto`
 //! the parallelism follows the oversleep the runs report: up while runs
 //! wake on time, down when they wake late.
 //!
