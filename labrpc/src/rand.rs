@@ -5,8 +5,8 @@
 //! (`LAB_SEED` when it is set, a decimal `u64`, else one drawn from the OS;
 //! [`seed`] tells which, so that a failing run can print it). A runner that
 //! runs tests with several seeds in one process sets each with
-//! [`set_seed`] between tests. A draw takes
-//! no lock and no thread's draws move another thread's stream:
+//! [`set_seed`] between tests. A draw takes no lock and no thread's draws
+//! move another thread's stream:
 //! - a thread started with [`crate::thread::spawn`] gets a stream derived
 //!   from its parent's stream key, the number of threads the parent had
 //!   started before it, and its name (the parent calls `child_stream` inside

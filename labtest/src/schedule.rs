@@ -3,10 +3,10 @@
 //!
 //! One loop starts runs while fewer than the parallelism are running and
 //! polls the running ones; nothing here blocks on a child. In virtual time
-//! a process may run a batch of seeds of one test (`seed_batch`); the seeds
-//! a batch did not prove passed run again alone, before any new run. With `-p auto`
-//! the parallelism follows the oversleep the runs report: up while runs
-//! wake on time, down when they wake late.
+//! a process may run a batch of seeds of one test (`seed_batch`); the
+//! seeds a batch did not prove passed run again alone, before any new run.
+//! With `-p auto` the parallelism follows the oversleep the runs report:
+//! up while runs wake on time, down when they wake late.
 //!
 //! A signal the session catches (see [`catch_ctrl_c`]) kills every running
 //! run's process group and ends the session; the [`Outcome`] names the
