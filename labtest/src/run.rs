@@ -390,6 +390,24 @@ pub fn wait_to_end(child: &mut Child, timeout: Duration) -> std::io::Result<Endi
     }
 }
 
+/// How `child`, started at `started`, ended, if it did; one that passed
+/// `timeout`, or that cannot be waited for, is killed with its process
+/// group first. None while it runs. Never blocks.
+pub fn poll_child(child: &mut Child, started: Instant, timeout: Duration) -> Option<Ending> {
+    match child.try_wait() {
+        Ok(Some(status)) => Some(Ending::Exited(status.code())),
+        Ok(None) if started.elapsed() > timeout => {
+            kill_group(child);
+            Some(Ending::TimedOut)
+        }
+        Ok(None) => None,
+        Err(_) => {
+            kill_group(child);
+            Some(Ending::Exited(None))
+        }
+    }
+}
+
 /// A pidfd for `child` (Linux 5.3 and later), else None.
 pub fn exit_fd(child: &Child) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
@@ -536,18 +554,8 @@ impl Running {
     /// The run's result if it ended, or was killed because it passed
     /// `timeout`; None while it runs.
     pub fn poll(&mut self, timeout: Duration, keep: &Path) -> Option<RunResult> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Some(self.finish(Ending::Exited(status.code()), keep)),
-            Ok(None) if self.started.elapsed() > timeout => {
-                self.kill();
-                Some(self.finish(Ending::TimedOut, keep))
-            }
-            Ok(None) => None,
-            Err(_) => {
-                self.kill();
-                Some(self.finish(Ending::Exited(None), keep))
-            }
-        }
+        let ending = poll_child(&mut self.child, self.started, timeout)?;
+        Some(self.finish(ending, keep))
     }
 
     /// The run's process id.

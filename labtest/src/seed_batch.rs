@@ -152,18 +152,8 @@ impl Batch {
     /// What the batch gave if its process ended, or was killed because it
     /// passed `timeout`; None while it runs.
     pub fn poll(&mut self, timeout: Duration) -> Option<BatchEnd> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Some(self.end(Ending::Exited(status.code()))),
-            Ok(None) if self.started.elapsed() > timeout => {
-                run::kill_group(&mut self.child);
-                Some(self.end(Ending::TimedOut))
-            }
-            Ok(None) => None,
-            Err(_) => {
-                run::kill_group(&mut self.child);
-                Some(self.end(Ending::Exited(None)))
-            }
-        }
+        let ending = run::poll_child(&mut self.child, self.started, timeout)?;
+        Some(self.end(ending))
     }
 
     /// Ends the batch because the session stops: its process group is
