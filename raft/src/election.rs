@@ -9,7 +9,16 @@ use crate::peer::Core;
 use crate::rpc::{RequestVoteArgs, RequestVoteReply};
 use crate::state::{Role, State};
 use labrpc::sync::{Arc, MutexGuard};
-use labrpc::{Sent, event, thread};
+use labrpc::{Sent, event, thread, time};
+use std::time::Duration;
+
+/// How many times one RequestVote may go to one peer in one term.
+const VOTE_REQUESTS: usize = 3;
+
+/// A failed call that comes back sooner than this was lost on the way
+/// (the network drops a request after at most 27 ms, an answer right after
+/// the handler), not sent to a peer it cannot reach.
+const LOST_ON_THE_WAY: Duration = Duration::from_millis(100);
 
 impl Core {
     /// Becomes a candidate in a new term and asks every other peer for its
@@ -37,12 +46,26 @@ impl Core {
     /// the calling thread. Skipped if the peer was killed or is no longer
     /// the candidate of `args.term`: this thread may start well after the
     /// election did, and once `kill` has returned no RPC may leave.
+    ///
+    /// A call that fails fast was lost on the way (an unreachable peer
+    /// fails after a long, random delay), so it goes out again, up to
+    /// [`VOTE_REQUESTS`] times in all. Without this, one lost request or
+    /// answer between the only two live peers costs the whole term: both
+    /// stand, neither wins, and each waits another election timeout
+    /// (§5.2, split votes).
     fn call_request_vote(self: &Arc<Self>, peer: usize, args: &RequestVoteArgs) {
-        let Some(sent) = self.send_if_candidate_of(peer, args) else {
-            return;
-        };
-        if let Some(reply) = sent.wait() {
-            self.handle_vote_reply(args, reply);
+        for _ in 0..VOTE_REQUESTS {
+            let Some(sent) = self.send_if_candidate_of(peer, args) else {
+                return;
+            };
+            let sent_at = time::now();
+            if let Some(reply) = sent.wait() {
+                self.handle_vote_reply(args, reply);
+                return;
+            }
+            if sent_at.elapsed() >= LOST_ON_THE_WAY {
+                return;
+            }
         }
     }
 
