@@ -412,6 +412,12 @@ impl Progress {
         self.0.switches.load(Ordering::Relaxed)
     }
 
+    /// The run's virtual clock: a clock that stands still while the
+    /// hand-offs go on means threads loop without ever letting time pass.
+    pub fn clock(&self) -> Duration {
+        lock(&self.0.state).clock
+    }
+
     /// The name of the thread holding the baton.
     pub fn running(&self) -> Option<String> {
         let st = lock(&self.0.state);

@@ -169,6 +169,25 @@ fn a_thread_that_never_calls_the_layer_is_named() {
 }
 
 #[test]
+fn threads_that_loop_without_letting_time_pass_are_named_in_virtual_time() {
+    let run = run_broken("yields-forever", "initial_election_2a", &[]);
+    if virtual_time() {
+        assert_fails_with(
+            &run,
+            &[
+                "the virtual clock stood still at 1.000 s for 10 s of wall-clock time",
+                "Threads seen holding the baton meanwhile: 'broken-",
+                "-yielder' (",
+                "ending the process",
+            ],
+        );
+    } else {
+        // In real time the loop only burns a CPU: the Raft passes.
+        assert_eq!(run.status, Some(0), "{}", run.output);
+    }
+}
+
+#[test]
 fn a_thread_std_started_fails_a_virtual_time_run_and_is_named() {
     let run = run_broken("std-thread", "initial_election_2a", &[]);
     if virtual_time() {

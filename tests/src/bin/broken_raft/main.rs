@@ -12,6 +12,7 @@
 //! | `panic` | a background thread panics a second after `make` |
 //! | `thread-leak` | `kill` leaves a thread running |
 //! | `spins` | a second after `make`, a thread spins forever without calling the layer (virtual time cannot schedule it: the wall-clock watchdog names it) |
+//! | `yields-forever` | from a second after `make` until `kill`, a thread yields in a loop (`sleep(0)`) and never waits (virtual time's clock stands still: the wall-clock watchdog names it; real time passes) |
 //! | `std-thread` | a thread started by `std::thread::spawn` sleeps through the layer until `kill` (virtual time cannot schedule it: the test fails naming it; real time passes) |
 //! | `apply-conflict` | each peer applies its own number as the command at index 1 |
 //! | `panic-while-stuck` | `get_state` blocks forever, and a second after `make` a thread panics |
@@ -217,10 +218,13 @@ const PANICS: u8 = 0;
 const LEAKS: u8 = 1;
 const SPINS: u8 = 2;
 const STD_THREAD: u8 = 3;
+const YIELDS: u8 = 4;
 
 /// The reference Raft, plus a background thread that panics a second
-/// after `make` (`PANICS`), ignores `kill` (`LEAKS`), or from a second
-/// after `make` spins without ever calling the layer (`SPINS`).
+/// after `make` (`PANICS`), ignores `kill` (`LEAKS`), from a second after
+/// `make` spins without ever calling the layer (`SPINS`), or from a second
+/// after `make` until `kill` yields in a loop without ever letting time
+/// pass (`YIELDS`).
 struct WithExtraThread<const KIND: u8> {
     raft: raft::Raft,
     dead: Arc<AtomicBool>,
@@ -253,6 +257,16 @@ impl<const KIND: u8> Peer for WithExtraThread<KIND> {
                     })
                     .unwrap();
                 thread::spawn(format!("broken-{me}-idle"), || {})
+            }
+            YIELDS => {
+                let dead = dead.clone();
+                thread::spawn(format!("broken-{me}-yielder"), move || {
+                    time::sleep(Duration::from_secs(1));
+                    // A scheduling point every turn, but never a wait.
+                    while !dead.load(Ordering::SeqCst) {
+                        time::sleep(Duration::ZERO);
+                    }
+                })
             }
             _ => thread::spawn(format!("broken-{me}-spinner"), move || {
                 time::sleep(Duration::from_secs(1));
@@ -394,6 +408,7 @@ fn main() {
         "thread-leak" => all_tests::<WithExtraThread<LEAKS>>(),
         "spins" => all_tests::<WithExtraThread<SPINS>>(),
         "std-thread" => all_tests::<WithExtraThread<STD_THREAD>>(),
+        "yields-forever" => all_tests::<WithExtraThread<YIELDS>>(),
         "panic-while-stuck" => all_tests::<PanicWhileStuck>(),
         "apply-conflict" => all_tests::<ApplyConflict>(),
         "brief-second-leader" => all_tests::<Lying<BRIEF_SECOND_LEADER>>(),
@@ -416,7 +431,7 @@ fn main() {
         "forgets-vote" => all_tests::<ForgetsVote>(),
         other => {
             eprintln!(
-                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, std-thread, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage, never-compacts, snapshot-index-off-by-one, stale-command-after-snapshot, forgets-vote; got {other:?}"
+                "LAB_BROKEN must be one of none, never-elects, two-leaders, deadlock, deadlock-wait, panic, thread-leak, spins, std-thread, yields-forever, panic-while-stuck, apply-conflict, brief-second-leader, steps-down, keeps-electing, flash-second-leader, no-majority, never-commits, skips-an-index, rpc-flood, byte-flood, applies-garbage, never-compacts, snapshot-index-off-by-one, stale-command-after-snapshot, forgets-vote; got {other:?}"
             );
             std::process::exit(2);
         }
