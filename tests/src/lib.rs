@@ -36,6 +36,7 @@ pub mod monitor;
 pub mod peer;
 pub mod report;
 pub mod runner;
+pub mod watchdog;
 
 pub use config::{Config, Peers};
 pub use peer::Peer;

@@ -14,11 +14,11 @@ use crate::failure::{Failure, failure_step, step};
 use crate::limit::parse_test_limit;
 use crate::monitor::{self, Figures};
 use crate::report::{self, ResultRecord, Stats};
+use crate::watchdog;
 use labrpc::chan::{self, RecvTimeoutError};
 use labrpc::sched::{self, Policy};
 use labrpc::thread::{self, Origin, Owner};
 use labrpc::time::{self, Duration, Instant};
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -38,11 +38,6 @@ const THREADS_GRACE: Duration = Duration::from_secs(3);
 
 /// The exit status of a run with a failed test (cargo's).
 const EXIT_FAILED: i32 = 101;
-
-/// In virtual time, how long (wall clock) one thread may hold the run
-/// without reaching a scheduling point of the layer, or the run's threads
-/// may go on without letting its clock move, before the test fails.
-const WALL_STALL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The clock the tests run on: `LAB_TIME` (real or virtual) and, in
 /// virtual time, how the scheduler picks the next thread (`LAB_SCHED`).
@@ -377,7 +372,11 @@ pub fn run_test(test: &LabTest, binary: &str) -> Verdict {
         return judge_test(test);
     };
     let run = sched::enter(test.name, labrpc::rand::seed(), policy);
-    let watchdog = start_wall_watchdog(&run, test.name, binary);
+    let name = test.name;
+    let binary = binary.to_string();
+    let watchdog = watchdog::start(&run, move |failure| {
+        end_stuck_process(name, &binary, failure)
+    });
     let verdict = judge_test(test);
     drop(watchdog);
     verdict
@@ -457,104 +456,6 @@ fn logged(verdict: Verdict) -> Verdict {
     // before its verdict is printed.
     labrpc::event::flush();
     verdict
-}
-
-/// In virtual time, a thread that never reaches a scheduling point stops
-/// the whole run, and threads that loop without ever waiting for time to
-/// pass stop its clock. A real-time thread watches the run's hand-offs
-/// and its clock: when no hand-off happened for [`WALL_STALL`], or the
-/// clock stood still that long while hand-offs went on, it fails the test
-/// naming the threads, and ends the process (they cannot be stopped). The
-/// watch ends when the returned sender drops.
-fn start_wall_watchdog(
-    run: &sched::RunGuard,
-    name: &'static str,
-    binary: &str,
-) -> chan::Sender<()> {
-    let progress = run.progress();
-    let binary = binary.to_string();
-    let (stop_tx, stop) = chan::bounded::<()>(0);
-    // Started outside the run (and outside the test's owner), on the OS clock.
-    let outside = Owner::root();
-    let _in = outside.enter();
-    sched::outside(|| {
-        thread::spawn("virtual-time-watchdog", move || {
-            let mut watch = StallWatch::new(&progress);
-            loop {
-                match stop.recv_timeout(Duration::from_millis(500)) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    _ => return,
-                }
-                if let Some(failure) = watch.check(&progress) {
-                    end_stuck_process(name, &binary, failure);
-                }
-            }
-        });
-    });
-    stop_tx
-}
-
-/// What the wall-clock watchdog has seen of a virtual-time run: when its
-/// hand-offs and its clock last moved, and which threads held the baton
-/// while the clock stood still.
-struct StallWatch {
-    switches: u64,
-    switched_at: Instant,
-    clock: Duration,
-    clock_moved_at: Instant,
-    holders: BTreeMap<String, u32>,
-}
-
-impl StallWatch {
-    fn new(progress: &sched::Progress) -> StallWatch {
-        StallWatch {
-            switches: progress.switches(),
-            switched_at: time::now(),
-            clock: progress.clock(),
-            clock_moved_at: time::now(),
-            holders: BTreeMap::new(),
-        }
-    }
-
-    /// The failure, once the run has been stuck for [`WALL_STALL`].
-    fn check(&mut self, progress: &sched::Progress) -> Option<String> {
-        let holder = progress.running().unwrap_or_else(|| "?".into());
-        let switches = progress.switches();
-        if switches == self.switches {
-            return (self.switched_at.elapsed() > WALL_STALL).then(|| {
-                format!(
-                    "thread '{holder}' ran {} s of wall-clock time without reaching a scheduling point of labrpc's layer: a busy loop, or a wait outside the layer (std locks, std::thread::sleep, std channels), which virtual time cannot schedule",
-                    WALL_STALL.as_secs()
-                )
-            });
-        }
-        self.switches = switches;
-        self.switched_at = time::now();
-        let clock = progress.clock();
-        if clock != self.clock {
-            self.clock = clock;
-            self.clock_moved_at = time::now();
-            self.holders.clear();
-            return None;
-        }
-        *self.holders.entry(holder).or_default() += 1;
-        (self.clock_moved_at.elapsed() > WALL_STALL).then(|| self.frozen_clock_failure())
-    }
-
-    fn frozen_clock_failure(&self) -> String {
-        let mut seen: Vec<(&String, &u32)> = self.holders.iter().collect();
-        seen.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let seen: Vec<String> = seen
-            .iter()
-            .map(|(name, times)| format!("'{name}' ({times}x)"))
-            .collect();
-        format!(
-            "the virtual clock stood still at {:.3} s for {} s of wall-clock time while threads kept handing the baton on: a loop that never waits for time to pass (a zero sleep or a yield in a loop, an RPC sent again as soon as it is answered). Virtual time moves only when every thread waits, so such a loop stops it for good; in real time it would burn a CPU instead. Threads seen holding the baton meanwhile: {}",
-            self.clock.as_secs_f64(),
-            WALL_STALL.as_secs(),
-            seen.join(", ")
-        )
-    }
 }
 
 /// Records `failure` as the verdict of a test whose threads are stuck for
