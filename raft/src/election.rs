@@ -9,8 +9,8 @@ use crate::peer::Core;
 use crate::rpc::{RequestVoteArgs, RequestVoteReply};
 use crate::state::{Role, State};
 use labrpc::sync::{Arc, MutexGuard};
-use labrpc::{Sent, event, thread, time};
-use std::time::Duration;
+use labrpc::time::{self, Duration};
+use labrpc::{Sent, event, thread};
 
 /// How many times one RequestVote may go to one peer in one term.
 const VOTE_REQUESTS: usize = 3;
